@@ -1,0 +1,3 @@
+//! budget-bot: change WeChat Pay product-coupon budgets from chat, with approvals, exactly once.
+
+pub mod wechatpay;

@@ -1,0 +1,313 @@
+//! The brand API client: the `CouponApi` port and its reqwest implementation, which signs every
+//! attempt afresh over the same body bytes, verifies every 2xx, retries what is safe to retry and
+//! keeps under the per-brand rate limit.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use reqwest::Method;
+use tokio::time::Instant;
+
+use super::error::ApiError;
+use super::limiter::RateLimiter;
+use super::model::{ErrorBody, StockEntity, UpdateBudgetRequest};
+use super::sign::{new_nonce, BrandSigner};
+use super::verify::{headers, ResponseVerifier, SignatureHeaders};
+
+/// `User-Agent` of every request: reqwest sends none by default and the API may require one.
+pub const USER_AGENT_VALUE: &str = concat!("budget-bot/", env!("CARGO_PKG_VERSION"));
+
+/// Which stock a call is about: both path parameters of the stock endpoints.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StockKey {
+    pub product_coupon_id: String,
+    pub stock_id: String,
+}
+
+impl StockKey {
+    pub fn new(product_coupon_id: impl Into<String>, stock_id: impl Into<String>) -> Self {
+        Self {
+            product_coupon_id: product_coupon_id.into(),
+            stock_id: stock_id.into(),
+        }
+    }
+
+    /// `/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}`.
+    /// IDs are restricted to `[0-9A-Za-z_-]` by the config, so they need no escaping.
+    pub fn path(&self) -> String {
+        format!(
+            "/brand/marketing/product-coupon/product-coupons/{}/stocks/{}",
+            self.product_coupon_id, self.stock_id
+        )
+    }
+
+    pub fn update_budget_path(&self) -> String {
+        format!("{}/update-budget", self.path())
+    }
+}
+
+/// A verified answer and the Request-ID it came with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiResponse<T> {
+    pub value: T,
+    pub request_id: Option<String>,
+}
+
+/// The two calls the bot makes. Everything above this trait is tested against the simulator
+/// over real HTTP; the mock is for narrow "called exactly once" checks.
+#[mockall::automock]
+#[async_trait]
+pub trait CouponApi: Send + Sync {
+    /// GET the stock.
+    async fn get_stock(&self, stock: &StockKey) -> Result<ApiResponse<StockEntity>, ApiError>;
+    /// POST update-budget with the request's stored body bytes.
+    async fn update_budget(
+        &self,
+        stock: &StockKey,
+        request: &UpdateBudgetRequest,
+    ) -> Result<ApiResponse<StockEntity>, ApiError>;
+}
+
+/// Timeouts and retry bounds.
+#[derive(Clone, Debug)]
+pub struct ClientSettings {
+    pub base_url: String,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// No new attempt starts after this much time since the first.
+    pub max_retry_time: Duration,
+    /// First backoff; doubles on each retry. A 429 waits at least one second.
+    pub retry_backoff: Duration,
+    pub rate_limit_per_second: u32,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.mch.weixin.qq.com".into(),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            max_attempts: 4,
+            max_retry_time: Duration::from_secs(30),
+            retry_backoff: Duration::from_millis(500),
+            rate_limit_per_second: 20,
+        }
+    }
+}
+
+/// Minimum wait after a 429 (the troubleshooting manual's 1 s → 2 s → 4 s).
+const RATE_LIMIT_MIN_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The reqwest implementation of [`CouponApi`].
+#[derive(Debug)]
+pub struct WechatPayClient {
+    http: reqwest::Client,
+    signer: BrandSigner,
+    verifier: ResponseVerifier,
+    settings: ClientSettings,
+    limiter: RateLimiter,
+}
+
+/// One attempt's failure, and whether another attempt may follow.
+enum AttemptError {
+    Retry(ApiError, Duration),
+    Fatal(ApiError),
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+impl WechatPayClient {
+    pub fn new(
+        signer: BrandSigner,
+        verifier: ResponseVerifier,
+        settings: ClientSettings,
+    ) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .user_agent(USER_AGENT_VALUE)
+            .build()
+            .map_err(|e| ApiError::Transport {
+                attempts: 0,
+                reason: format!("cannot build HTTP client: {e}"),
+            })?;
+        let limiter = RateLimiter::per_second(settings.rate_limit_per_second);
+        Ok(Self {
+            http,
+            signer,
+            verifier,
+            settings,
+            limiter,
+        })
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.settings
+            .retry_backoff
+            .saturating_mul(1u32 << (attempt - 1).min(16))
+    }
+
+    /// Sends one logical call: every attempt is rate limited and signed afresh over `body`.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: &[u8],
+    ) -> Result<ApiResponse<StockEntity>, ApiError> {
+        let started = Instant::now();
+        let max_attempts = self.settings.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            match self.attempt(&method, path, body, attempt).await {
+                Ok(response) => return Ok(response),
+                Err(AttemptError::Fatal(error)) => return Err(error),
+                Err(AttemptError::Retry(error, wait)) => {
+                    let out_of_time = started.elapsed() + wait > self.settings.max_retry_time;
+                    if attempt >= max_attempts || out_of_time {
+                        return Err(error);
+                    }
+                    tracing::warn!(%method, path, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying WeChat Pay call");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        body: &[u8],
+        attempt: u32,
+    ) -> Result<ApiResponse<StockEntity>, AttemptError> {
+        self.limiter.acquire().await;
+        let timestamp = now_unix();
+        let nonce = new_nonce();
+        let authorization =
+            self.signer
+                .authorization(method.as_str(), path, timestamp, &nonce, body);
+        let url = format!("{}{}", self.settings.base_url.trim_end_matches('/'), path);
+        let mut builder = self
+            .http
+            .request(method.clone(), url)
+            .header(AUTHORIZATION, authorization)
+            .header(ACCEPT, "application/json")
+            .header(USER_AGENT, USER_AGENT_VALUE)
+            .header("Wechatpay-Serial", self.verifier.key_id());
+        if !body.is_empty() {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        let backoff = self.backoff(attempt);
+        let transport = |e: reqwest::Error| {
+            if e.is_timeout() {
+                AttemptError::Retry(ApiError::Timeout { attempts: attempt }, backoff)
+            } else {
+                AttemptError::Retry(
+                    ApiError::Transport {
+                        attempts: attempt,
+                        reason: transport_reason(&e),
+                    },
+                    backoff,
+                )
+            }
+        };
+        let response = builder.send().await.map_err(transport)?;
+        let status = response.status();
+        let response_headers = response.headers().clone();
+        let request_id = header_str(&response_headers, headers::REQUEST_ID).map(str::to_owned);
+        let raw = response.bytes().await.map_err(transport)?;
+        tracing::info!(%method, path, status = status.as_u16(), request_id = request_id.as_deref().unwrap_or("-"), attempt, "WeChat Pay call");
+
+        if status.as_u16() == 429 {
+            return Err(AttemptError::Retry(
+                ApiError::RateLimited {
+                    attempts: attempt,
+                    request_id,
+                },
+                backoff.max(RATE_LIMIT_MIN_BACKOFF.saturating_mul(1u32 << (attempt - 1).min(16))),
+            ));
+        }
+        if !status.is_success() {
+            let parsed: ErrorBody = serde_json::from_slice(&raw).unwrap_or_else(|_| ErrorBody {
+                code: String::new(),
+                message: String::from_utf8_lossy(&raw).chars().take(200).collect(),
+                detail: None,
+            });
+            let error = ApiError::Api {
+                status: status.as_u16(),
+                code: parsed.code,
+                message: parsed.message,
+                detail: parsed.detail,
+                request_id,
+            };
+            return Err(if status.is_server_error() {
+                AttemptError::Retry(error, backoff)
+            } else {
+                AttemptError::Fatal(error)
+            });
+        }
+        let signature_headers = SignatureHeaders {
+            timestamp: header_str(&response_headers, headers::TIMESTAMP),
+            nonce: header_str(&response_headers, headers::NONCE),
+            signature: header_str(&response_headers, headers::SIGNATURE),
+            serial: header_str(&response_headers, headers::SERIAL),
+        };
+        if let Err(source) = self.verifier.verify(signature_headers, &raw, now_unix()) {
+            tracing::warn!(%method, path, request_id = request_id.as_deref().unwrap_or("-"), error = %source, "WeChat Pay response failed verification");
+            return Err(AttemptError::Fatal(ApiError::Verification {
+                source,
+                request_id,
+            }));
+        }
+        let value = serde_json::from_slice(&raw).map_err(|e| {
+            AttemptError::Fatal(ApiError::Decode {
+                reason: e.to_string(),
+                request_id: request_id.clone(),
+            })
+        })?;
+        Ok(ApiResponse { value, request_id })
+    }
+}
+
+/// reqwest's error text with its source chain, for operators (it never contains headers).
+fn transport_reason(e: &reqwest::Error) -> String {
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        reason.push_str(": ");
+        reason.push_str(&s.to_string());
+        source = s.source();
+    }
+    reason
+}
+
+#[async_trait]
+impl CouponApi for WechatPayClient {
+    async fn get_stock(&self, stock: &StockKey) -> Result<ApiResponse<StockEntity>, ApiError> {
+        self.call(Method::GET, &stock.path(), b"").await
+    }
+
+    async fn update_budget(
+        &self,
+        stock: &StockKey,
+        request: &UpdateBudgetRequest,
+    ) -> Result<ApiResponse<StockEntity>, ApiError> {
+        self.call(Method::POST, &stock.update_budget_path(), request.body())
+            .await
+    }
+}
