@@ -1,3 +1,6 @@
 //! budget-bot: change WeChat Pay product-coupon budgets from chat, with approvals, exactly once.
 
+pub mod config;
+pub mod domain;
+pub mod store;
 pub mod wechatpay;

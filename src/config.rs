@@ -1,0 +1,471 @@
+//! Typed, strict configuration: an unknown or misspelled key is an error naming the key and the
+//! file, every key is documented in `config.toml.example`, and sections a command does not use
+//! are optional for it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::wechatpay::client::ClientSettings;
+use crate::wechatpay::keys::{self, KeyError};
+use crate::wechatpay::sign::BrandSigner;
+use crate::wechatpay::verify::ResponseVerifier;
+use crate::wechatpay::{ApiError, WechatPayClient};
+
+/// The default config path when neither `--config` nor `BUDGET_BOT_CONFIG` is given.
+pub const DEFAULT_CONFIG_PATH: &str = "config.toml";
+
+/// A problem with the config file, said so that the operator knows what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path} does not exist: copy config.toml.example to {path} and fill it in, or pass --config PATH")]
+    Missing { path: PathBuf },
+    #[error("config file {path} cannot be read: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("config file {path} has no [{section}] section, which `{command}` needs (see config.toml.example)")]
+    MissingSection {
+        path: PathBuf,
+        section: &'static str,
+        command: &'static str,
+    },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "`{text}` is not a duration ({e}); write e.g. \"500ms\", \"30s\", \"1h\""
+        ))
+    })
+}
+
+/// `[wechatpay]`: credentials and client limits for the brand API.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WechatPayConfig {
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    pub brand_id: String,
+    pub certificate_serial_no: String,
+    pub private_key_path: PathBuf,
+    pub wechatpay_public_key_id: String,
+    pub wechatpay_public_key_path: PathBuf,
+    #[serde(default = "d_connect_timeout", deserialize_with = "de_duration")]
+    pub connect_timeout: Duration,
+    #[serde(default = "d_request_timeout", deserialize_with = "de_duration")]
+    pub request_timeout: Duration,
+    #[serde(default = "d_max_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "d_max_retry_time", deserialize_with = "de_duration")]
+    pub max_retry_time: Duration,
+    #[serde(default = "d_retry_backoff", deserialize_with = "de_duration")]
+    pub retry_backoff: Duration,
+    #[serde(default = "d_rate_limit")]
+    pub rate_limit_per_second: u32,
+}
+
+fn default_base_url() -> String {
+    ClientSettings::default().base_url
+}
+fn d_connect_timeout() -> Duration {
+    ClientSettings::default().connect_timeout
+}
+fn d_request_timeout() -> Duration {
+    ClientSettings::default().request_timeout
+}
+fn d_max_attempts() -> u32 {
+    ClientSettings::default().max_attempts
+}
+fn d_max_retry_time() -> Duration {
+    ClientSettings::default().max_retry_time
+}
+fn d_retry_backoff() -> Duration {
+    ClientSettings::default().retry_backoff
+}
+fn d_rate_limit() -> u32 {
+    ClientSettings::default().rate_limit_per_second
+}
+
+impl WechatPayConfig {
+    pub fn client_settings(&self) -> ClientSettings {
+        ClientSettings {
+            base_url: self.base_url.clone(),
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            max_attempts: self.max_attempts,
+            max_retry_time: self.max_retry_time,
+            retry_backoff: self.retry_backoff,
+            rate_limit_per_second: self.rate_limit_per_second,
+        }
+    }
+
+    /// Loads both keys (relative paths are taken from the config file's folder) and builds the client.
+    pub fn build_client(&self, base_dir: &Path) -> Result<WechatPayClient, ConfigError> {
+        let private_path = base_dir.join(&self.private_key_path);
+        let public_path = base_dir.join(&self.wechatpay_public_key_path);
+        let private = keys::load_private_key(&private_path)?;
+        let public = keys::load_public_key(&public_path)?;
+        keys::check_not_own_key(&private, &public, &public_path)?;
+        let signer = BrandSigner::new(
+            private,
+            self.brand_id.clone(),
+            self.certificate_serial_no.clone(),
+        );
+        let verifier = ResponseVerifier::new(public, self.wechatpay_public_key_id.clone());
+        WechatPayClient::new(signer, verifier, self.client_settings()).map_err(|e: ApiError| {
+            ConfigError::Invalid {
+                path: base_dir.to_path_buf(),
+                message: e.to_string(),
+            }
+        })
+    }
+}
+
+/// One `[[stocks]]` entry: the allow-list. The bot touches no stock that is not listed.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StockConfig {
+    pub stock_id: String,
+    pub product_coupon_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl StockConfig {
+    pub fn key(&self) -> crate::wechatpay::StockKey {
+        crate::wechatpay::StockKey::new(&self.product_coupon_id, &self.stock_id)
+    }
+    /// The name when configured, else the id.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.stock_id)
+    }
+}
+
+/// `[storage]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    pub path: PathBuf,
+}
+
+/// `[approval]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalConfig {
+    #[serde(default = "d_required_approvals")]
+    pub required_approvals: u32,
+    #[serde(default = "d_ttl", deserialize_with = "de_duration")]
+    pub ttl: Duration,
+}
+
+fn d_required_approvals() -> u32 {
+    1
+}
+fn d_ttl() -> Duration {
+    Duration::from_secs(3600)
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        Self {
+            required_approvals: d_required_approvals(),
+            ttl: d_ttl(),
+        }
+    }
+}
+
+/// A capability a chat identity can hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capability {
+    Requester,
+    Approver,
+}
+
+/// `[console]`: identities of the console adapter.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    #[serde(default)]
+    pub users: BTreeMap<String, Vec<Capability>>,
+}
+
+/// `[discord]`: only `run` needs it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// File holding the bot token; the env var `DISCORD_TOKEN` takes precedence.
+    #[serde(default)]
+    pub token_path: Option<PathBuf>,
+    pub application_id: String,
+    pub guild_id: String,
+    pub approvals_channel_id: String,
+    pub notifications_channel_id: String,
+    #[serde(default)]
+    pub requester_role_ids: Vec<String>,
+    #[serde(default)]
+    pub approver_role_ids: Vec<String>,
+    /// An HTTP proxy in front of Discord, or a test fake.
+    #[serde(default)]
+    pub api_base_url: Option<String>,
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub wechatpay: Option<WechatPayConfig>,
+    #[serde(default)]
+    pub stocks: Vec<StockConfig>,
+    #[serde(default)]
+    pub storage: Option<StorageConfig>,
+    #[serde(default)]
+    pub approval: ApprovalConfig,
+    #[serde(default)]
+    pub console: Option<ConsoleConfig>,
+    #[serde(default)]
+    pub discord: Option<DiscordConfig>,
+    /// Where the file was read from; relative paths inside it are taken from its folder.
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+fn id_is_valid(id: &str) -> bool {
+    (1..=40).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::Missing {
+                    path: path.to_path_buf(),
+                })
+            }
+            Err(e) => {
+                return Err(ConfigError::Unreadable {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })
+            }
+        };
+        Self::parse(&text, path)
+    }
+
+    /// Parses config text; `path` names the file in messages and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+        config.source = path.to_path_buf();
+        let mut seen_ids = std::collections::HashSet::new();
+        let mut seen_names = std::collections::HashSet::new();
+        for stock in &config.stocks {
+            for (key, value) in [
+                ("stock_id", &stock.stock_id),
+                ("product_coupon_id", &stock.product_coupon_id),
+            ] {
+                if !id_is_valid(value) {
+                    return Err(invalid(format!(
+                        "[[stocks]] {key} `{value}` must be 1 to 40 characters of 0-9, A-Z, a-z, `_` or `-`"
+                    )));
+                }
+            }
+            if !seen_ids.insert(stock.stock_id.clone()) {
+                return Err(invalid(format!(
+                    "[[stocks]] stock_id `{}` is listed twice",
+                    stock.stock_id
+                )));
+            }
+            if let Some(name) = &stock.name {
+                if name.trim().is_empty() {
+                    return Err(invalid(format!(
+                        "[[stocks]] name of stock `{}` is empty: remove it or give a name",
+                        stock.stock_id
+                    )));
+                }
+                if !seen_names.insert(name.to_lowercase()) {
+                    return Err(invalid(format!("[[stocks]] name `{name}` is used twice")));
+                }
+            }
+        }
+        if let Some(wechatpay) = &config.wechatpay {
+            if !wechatpay.wechatpay_public_key_id.starts_with("PUB_KEY_ID_") {
+                return Err(invalid(format!(
+                    "[wechatpay] wechatpay_public_key_id `{}` must start with PUB_KEY_ID_ (copy it from the brand platform)",
+                    wechatpay.wechatpay_public_key_id
+                )));
+            }
+            if wechatpay.max_attempts == 0 {
+                return Err(invalid(
+                    "[wechatpay] max_attempts must be at least 1".into(),
+                ));
+            }
+            if wechatpay.rate_limit_per_second == 0 || wechatpay.rate_limit_per_second > 20 {
+                return Err(invalid(
+                    "[wechatpay] rate_limit_per_second must be 1 to 20 (the API allows 20 per second per brand)".into(),
+                ));
+            }
+        }
+        if config.approval.required_approvals == 0 {
+            return Err(invalid(
+                "[approval] required_approvals must be at least 1".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The folder relative paths in the file are taken from.
+    pub fn base_dir(&self) -> PathBuf {
+        self.source
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+
+    pub fn require_wechatpay(
+        &self,
+        command: &'static str,
+    ) -> Result<&WechatPayConfig, ConfigError> {
+        self.wechatpay.as_ref().ok_or(ConfigError::MissingSection {
+            path: self.source.clone(),
+            section: "wechatpay",
+            command,
+        })
+    }
+
+    pub fn require_storage(&self, command: &'static str) -> Result<&StorageConfig, ConfigError> {
+        self.storage.as_ref().ok_or(ConfigError::MissingSection {
+            path: self.source.clone(),
+            section: "storage",
+            command,
+        })
+    }
+
+    pub fn require_discord(&self, command: &'static str) -> Result<&DiscordConfig, ConfigError> {
+        self.discord.as_ref().ok_or(ConfigError::MissingSection {
+            path: self.source.clone(),
+            section: "discord",
+            command,
+        })
+    }
+
+    /// The storage path, relative to the config file's folder.
+    pub fn storage_path(&self, command: &'static str) -> Result<PathBuf, ConfigError> {
+        Ok(self.base_dir().join(&self.require_storage(command)?.path))
+    }
+
+    pub fn stock(&self, stock_id: &str) -> Option<&StockConfig> {
+        self.stocks.iter().find(|s| s.stock_id == stock_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[wechatpay]
+brand_id = "1234"
+certificate_serial_no = "ABC"
+private_key_path = "k.pem"
+wechatpay_public_key_id = "PUB_KEY_ID_1"
+wechatpay_public_key_path = "p.pem"
+
+[[stocks]]
+stock_id = "123"
+product_coupon_id = "200000001"
+"#;
+
+    #[test]
+    fn minimal_config_for_show_has_defaults() {
+        let c = Config::parse(MINIMAL, Path::new("/etc/bb/config.toml")).unwrap();
+        let w = c.require_wechatpay("show").unwrap();
+        assert_eq!(w.base_url, "https://api.mch.weixin.qq.com");
+        assert_eq!(w.rate_limit_per_second, 20);
+        assert_eq!(c.approval.required_approvals, 1);
+        assert_eq!(c.approval.ttl, Duration::from_secs(3600));
+        assert_eq!(c.base_dir(), Path::new("/etc/bb"));
+        assert!(c.require_storage("console").is_err());
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_file() {
+        let text = MINIMAL.replace("brand_id =", "brand_idd = \"x\"\nbrand_id =");
+        let err = Config::parse(&text, Path::new("my.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("my.toml"), "{err}");
+        assert!(err.contains("brand_idd"), "{err}");
+        let err = Config::parse("[storag]\npath='x'", Path::new("my.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("storag"), "{err}");
+    }
+
+    #[test]
+    fn durations_are_human_readable() {
+        let text = format!("{MINIMAL}\n[approval]\nttl = \"90s\"\nrequired_approvals = 2\n");
+        let c = Config::parse(&text, Path::new("c.toml")).unwrap();
+        assert_eq!(c.approval.ttl, Duration::from_secs(90));
+        let err = Config::parse(
+            &format!("{MINIMAL}\n[approval]\nttl = \"soon\"\n"),
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("soon") && err.contains("duration"), "{err}");
+    }
+
+    #[test]
+    fn bad_stock_ids_and_duplicates_are_refused() {
+        let dup = format!("{MINIMAL}\n[[stocks]]\nstock_id = \"123\"\nproduct_coupon_id = \"2\"\n");
+        assert!(Config::parse(&dup, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
+        let bad = MINIMAL.replace("\"123\"", "\"12/3\"");
+        assert!(Config::parse(&bad, Path::new("c.toml")).is_err());
+        let bad_key_id = MINIMAL.replace("PUB_KEY_ID_1", "1DDE55");
+        assert!(Config::parse(&bad_key_id, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("PUB_KEY_ID_"));
+    }
+
+    #[test]
+    fn console_users_and_capabilities() {
+        let text = format!("{MINIMAL}\n[console.users]\nalice = [\"requester\"]\nbob = [\"approver\"]\ndave = []\n");
+        let c = Config::parse(&text, Path::new("c.toml")).unwrap();
+        let users = &c.console.unwrap().users;
+        assert_eq!(users["alice"], vec![Capability::Requester]);
+        assert!(users["dave"].is_empty());
+        let bad = format!("{MINIMAL}\n[console.users]\nalice = [\"admin\"]\n");
+        assert!(Config::parse(&bad, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string()
+            .contains("admin"));
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml.example");
+        let c = Config::load(&path).unwrap();
+        assert!(c.wechatpay.is_some() && c.storage.is_some() && c.discord.is_some());
+    }
+}

@@ -1,0 +1,223 @@
+//! The API's value rules for a budget change, checked against the live stock before a request
+//! is stored, so that people approve only changes the API can make.
+
+use crate::wechatpay::model::{StockEntity, UpdateMode, MAX_BUDGET_VALUE};
+
+use super::request::group;
+
+/// Why a requested change cannot be made. Each renders as its own message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeRefusal {
+    /// Only SENDING and PAUSED stocks can change budget.
+    WrongState {
+        state: String,
+    },
+    SameAsCurrent {
+        value: i64,
+    },
+    BelowSent {
+        target: i64,
+        sent: i64,
+    },
+    AboveMaximum {
+        target: i64,
+    },
+    Negative {
+        target: i64,
+    },
+    /// The API cannot turn an unlimited daily limit into a limited one.
+    DailyUnlimited,
+    /// The API did not report the current value of the field.
+    CurrentUnknown,
+}
+
+impl std::fmt::Display for ChangeRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChangeRefusal::WrongState { state } => write!(
+                f,
+                "This stock is {state}; budgets can only change while it is SENDING or PAUSED."
+            ),
+            ChangeRefusal::SameAsCurrent { value } => write!(
+                f,
+                "The limit is already {}. Nothing to change: give a different number.",
+                group(*value)
+            ),
+            ChangeRefusal::BelowSent { target, sent } => write!(
+                f,
+                "{} is below the {} coupons already sent; the total limit cannot go under that. Use at least {}.",
+                group(*target),
+                group(*sent),
+                group(*sent)
+            ),
+            ChangeRefusal::AboveMaximum { target } => write!(
+                f,
+                "{} is above the API's maximum of {}. Use a number up to {}.",
+                group(*target),
+                group(MAX_BUDGET_VALUE),
+                group(MAX_BUDGET_VALUE)
+            ),
+            ChangeRefusal::Negative { target } => {
+                write!(f, "{} is negative; limits are 0 or more.", group(*target))
+            }
+            ChangeRefusal::DailyUnlimited => f.write_str(
+                "This stock's daily limit is unlimited, and the API cannot turn an unlimited daily \
+                 limit into a limited one. Change it on the brand platform, or use set-total.",
+            ),
+            ChangeRefusal::CurrentUnknown => f.write_str(
+                "WeChat Pay did not report this stock's current limit, so the change cannot be guarded. Try again later.",
+            ),
+        }
+    }
+}
+
+/// Checks a change against the live stock; on success returns the current value the request
+/// will carry as its compare-and-set guard.
+pub fn check_change(
+    stock: &StockEntity,
+    mode: UpdateMode,
+    target: i64,
+) -> Result<i64, ChangeRefusal> {
+    if !stock.state.allows_budget_update() {
+        return Err(ChangeRefusal::WrongState {
+            state: stock.state.to_string(),
+        });
+    }
+    if target < 0 {
+        return Err(ChangeRefusal::Negative { target });
+    }
+    if target > MAX_BUDGET_VALUE {
+        return Err(ChangeRefusal::AboveMaximum { target });
+    }
+    let current = match mode {
+        UpdateMode::MaxCount => stock.max_count().ok_or(ChangeRefusal::CurrentUnknown)?,
+        UpdateMode::MaxCountPerDay => stock
+            .max_count_per_day()
+            .ok_or(ChangeRefusal::DailyUnlimited)?,
+    };
+    if target == current {
+        return Err(ChangeRefusal::SameAsCurrent { value: current });
+    }
+    if mode == UpdateMode::MaxCount && target < stock.sent_total() {
+        return Err(ChangeRefusal::BelowSent {
+            target,
+            sent: stock.sent_total(),
+        });
+    }
+    Ok(current)
+}
+
+/// The live value of the field a mode changes (`None`: unlimited or not reported).
+pub fn live_value(stock: &StockEntity, mode: UpdateMode) -> Option<i64> {
+    match mode {
+        UpdateMode::MaxCount => stock.max_count(),
+        UpdateMode::MaxCountPerDay => stock.max_count_per_day(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stock(state: &str, max: i64, daily: Option<i64>, sent: i64) -> StockEntity {
+        let mut rule = serde_json::json!({"max_count": max, "max_count_per_user": 1});
+        if let Some(d) = daily {
+            rule["max_count_per_day"] = d.into();
+        }
+        serde_json::from_value(serde_json::json!({
+            "stock_id": "123", "state": state, "stock_send_rule": rule,
+            "sent_count_info": {"total_count": sent, "today_count": 5}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn accepts_valid_changes_and_returns_current() {
+        let s = stock("SENDING", 1000, Some(100), 400);
+        assert_eq!(check_change(&s, UpdateMode::MaxCount, 2000), Ok(1000));
+        assert_eq!(check_change(&s, UpdateMode::MaxCount, 400), Ok(1000));
+        assert_eq!(check_change(&s, UpdateMode::MaxCountPerDay, 50), Ok(100));
+        assert_eq!(
+            check_change(
+                &stock("PAUSED", 1000, Some(100), 0),
+                UpdateMode::MaxCountPerDay,
+                0
+            ),
+            Ok(100)
+        );
+    }
+
+    #[test]
+    fn each_rule_refuses_with_its_own_reason() {
+        let s = stock("SENDING", 1000, Some(100), 400);
+        assert_eq!(
+            check_change(&s, UpdateMode::MaxCount, 1000),
+            Err(ChangeRefusal::SameAsCurrent { value: 1000 })
+        );
+        assert_eq!(
+            check_change(&s, UpdateMode::MaxCount, 399),
+            Err(ChangeRefusal::BelowSent {
+                target: 399,
+                sent: 400
+            })
+        );
+        assert_eq!(
+            check_change(&s, UpdateMode::MaxCount, MAX_BUDGET_VALUE + 1),
+            Err(ChangeRefusal::AboveMaximum {
+                target: MAX_BUDGET_VALUE + 1
+            })
+        );
+        assert_eq!(
+            check_change(&s, UpdateMode::MaxCount, MAX_BUDGET_VALUE),
+            Ok(1000)
+        );
+        assert_eq!(
+            check_change(&s, UpdateMode::MaxCount, -1),
+            Err(ChangeRefusal::Negative { target: -1 })
+        );
+        for state in ["STOPPED", "DEACTIVATED", "AUDITING", "SOMETHING_NEW"] {
+            assert_eq!(
+                check_change(&stock(state, 1000, Some(100), 0), UpdateMode::MaxCount, 5),
+                Err(ChangeRefusal::WrongState {
+                    state: state.into()
+                })
+            );
+        }
+        let unlimited = stock("SENDING", 1000, None, 0);
+        assert_eq!(
+            check_change(&unlimited, UpdateMode::MaxCountPerDay, 5),
+            Err(ChangeRefusal::DailyUnlimited)
+        );
+        assert_eq!(check_change(&unlimited, UpdateMode::MaxCount, 5), Ok(1000));
+    }
+
+    #[test]
+    fn messages_are_distinct_and_say_what_to_do() {
+        let all = [
+            ChangeRefusal::WrongState {
+                state: "STOPPED".into(),
+            },
+            ChangeRefusal::SameAsCurrent { value: 1 },
+            ChangeRefusal::BelowSent { target: 1, sent: 2 },
+            ChangeRefusal::AboveMaximum {
+                target: 100_000_001,
+            },
+            ChangeRefusal::Negative { target: -1 },
+            ChangeRefusal::DailyUnlimited,
+            ChangeRefusal::CurrentUnknown,
+        ];
+        let texts: std::collections::HashSet<String> = all.iter().map(|r| r.to_string()).collect();
+        assert_eq!(texts.len(), all.len());
+        assert!(ChangeRefusal::BelowSent {
+            target: 1,
+            sent: 2_000
+        }
+        .to_string()
+        .contains("at least 2,000"));
+        assert!(ChangeRefusal::AboveMaximum {
+            target: 100_000_001
+        }
+        .to_string()
+        .contains("100,000,000"));
+    }
+}

@@ -1,0 +1,6 @@
+//! Pure domain logic: no I/O, no tokio, no serenity.
+
+pub mod budget;
+pub mod command;
+pub mod policy;
+pub mod request;
