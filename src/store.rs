@@ -322,9 +322,8 @@ impl Store {
     /// Checks every entry's hash and link; names the first broken entry.
     pub fn verify_audit(&self) -> Result<Result<u64, AuditBreak>, StoreError> {
         let mut prev = GENESIS_HASH.to_string();
-        let mut expected_seq = 1;
         let mut count = 0;
-        for item in self.audit.iter() {
+        for (expected_seq, item) in (1u64..).zip(self.audit.iter()) {
             let (key, bytes) = item?;
             let seq = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
             let entry: AuditEntry = match serde_json::from_slice(&bytes) {
@@ -350,7 +349,6 @@ impl Store {
                 return broken("hash does not match the entry's contents (it was changed)".into());
             }
             prev = entry.hash;
-            expected_seq += 1;
             count += 1;
         }
         if let Some(head) = self.meta.get(KEY_AUDIT_HEAD)? {
