@@ -1,6 +1,8 @@
 //! budget-bot: change WeChat Pay product-coupon budgets from chat, with approvals, exactly once.
 
+pub mod app;
 pub mod config;
 pub mod domain;
+pub mod failpoint;
 pub mod store;
 pub mod wechatpay;

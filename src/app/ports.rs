@@ -1,0 +1,87 @@
+//! The ports the use cases need from the outside world besides the API and the store: a clock
+//! and a notifier that posts and edits approval cards and announces events.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+
+use crate::domain::request::{ActorRef, CardRef, ChangeRequest};
+
+/// Unix time in seconds.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> u64;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+}
+
+/// A clock tests move by hand.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    pub fn new(now: u64) -> Self {
+        Self(AtomicU64::new(now))
+    }
+    pub fn advance(&self, secs: u64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What happened, for the notifications channel.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NoticeKind {
+    Requested,
+    Approval,
+    Approved,
+    Rejected,
+    Cancelled,
+    Expired,
+    Applied,
+    Stale,
+    Failed,
+    /// The outcome is not known yet; the bot will retry with the same request number.
+    Unresolved,
+}
+
+/// One announcement: the request as it is now, who caused it, and words for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub request: ChangeRequest,
+    pub actor: Option<ActorRef>,
+    pub text: String,
+}
+
+/// A chat platform's failure to post or edit; logged, never fatal to the workflow.
+#[derive(Debug, thiserror::Error)]
+#[error("chat platform error: {0}")]
+pub struct NotifyError(pub String);
+
+/// Where cards and notices go. Each adapter (console, Discord) implements it.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Posts the approval card of a new request and says where it is.
+    async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError>;
+    /// Re-renders the card after any change of the request.
+    async fn update_card(&self, request: &ChangeRequest) -> Result<(), NotifyError>;
+    /// Announces an event in the notifications channel.
+    async fn notify(&self, notice: &Notice) -> Result<(), NotifyError>;
+}
