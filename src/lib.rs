@@ -1,6 +1,8 @@
 //! budget-bot: change WeChat Pay product-coupon budgets from chat, with approvals, exactly once.
 
 pub mod app;
+pub mod bootstrap;
+pub mod chat;
 pub mod config;
 pub mod domain;
 pub mod failpoint;

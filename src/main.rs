@@ -1,1 +1,186 @@
-fn main() {}
+//! The `budget-bot` command line: parse arguments, load config, call into the library.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use budget_bot::app::render;
+use budget_bot::config::{Config, DEFAULT_CONFIG_PATH};
+use budget_bot::domain::command::{resolve_stock, StockEntry};
+use budget_bot::store::Store;
+use budget_bot::wechatpay::CouponApi;
+
+#[derive(Parser)]
+#[command(
+    name = "budget-bot",
+    version,
+    about = "Change WeChat Pay coupon budgets from chat, with approvals"
+)]
+struct Cli {
+    /// Config file (TOML).
+    #[arg(long, global = true, env = "BUDGET_BOT_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Print the live limits of an allow-listed stock.
+    Show {
+        /// stock_id or configured name
+        stock: String,
+        /// Print the StockEntity as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Chat from stdin: `<user>: <text>` lines (see README).
+    Console {
+        /// One JSON object per output line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check or list the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the hash chain; names the first broken entry.
+    Verify,
+    /// List entries.
+    Show {
+        /// Only this stock (id or name).
+        #[arg(long)]
+        stock: Option<String>,
+    },
+}
+
+fn init_logs(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("budget-bot: {message}");
+    ExitCode::FAILURE
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(message),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Cmd::Show { stock, json } => {
+            init_logs("warn");
+            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
+            show(&config, &stock, json).await
+        }
+        Cmd::Console { json } => {
+            init_logs("warn");
+            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
+            let store_path = config.storage_path("console").map_err(|e| e.to_string())?;
+            let api = client(&config, "console")?;
+            let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+            budget_bot::bootstrap::run_console(&config, api, &store_path, json, stdin).await
+        }
+        Cmd::Audit { command } => {
+            init_logs("warn");
+            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
+            let store_path = config.storage_path("audit").map_err(|e| e.to_string())?;
+            let store = Store::open(&store_path).map_err(|e| e.to_string())?;
+            audit(&config, &store, command)
+        }
+    }
+}
+
+fn client(config: &Config, command: &'static str) -> Result<Arc<dyn CouponApi>, String> {
+    let wechatpay = config
+        .require_wechatpay(command)
+        .map_err(|e| e.to_string())?;
+    let client = wechatpay
+        .build_client(&config.base_dir())
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::new(client))
+}
+
+fn stock_entries(config: &Config) -> Vec<StockEntry<'_>> {
+    config
+        .stocks
+        .iter()
+        .map(|s| StockEntry {
+            stock_id: &s.stock_id,
+            name: s.name.as_deref(),
+        })
+        .collect()
+}
+
+async fn show(config: &Config, token: &str, json: bool) -> Result<(), String> {
+    let api = client(config, "show")?;
+    let index = resolve_stock(token, &stock_entries(config)).map_err(|e| e.to_string())?;
+    let stock = &config.stocks[index];
+    let response = api
+        .get_stock(&stock.key())
+        .await
+        .map_err(|e| format!("cannot show stock {}: {e}", stock.stock_id))?;
+    let text = if json {
+        serde_json::to_string_pretty(&response.value).expect("StockEntity serializes")
+    } else {
+        let label = match &stock.name {
+            Some(name) => format!("{name} ({})", stock.stock_id),
+            None => stock.stock_id.clone(),
+        };
+        render::stock_text(&label, &response.value)
+    };
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{text}").map_err(|e| format!("cannot write output: {e}"))
+}
+
+fn audit(config: &Config, store: &Store, command: AuditCmd) -> Result<(), String> {
+    match command {
+        AuditCmd::Verify => match store.verify_audit().map_err(|e| e.to_string())? {
+            Ok(count) => {
+                println!("audit log OK: {count} entries, hash chain intact");
+                Ok(())
+            }
+            Err(broken) => Err(format!(
+                "audit log broken at entry #{}: {}",
+                broken.seq, broken.reason
+            )),
+        },
+        AuditCmd::Show { stock } => {
+            let stock_id = match stock {
+                Some(token) => {
+                    let index =
+                        resolve_stock(&token, &stock_entries(config)).map_err(|e| e.to_string())?;
+                    Some(config.stocks[index].stock_id.clone())
+                }
+                None => None,
+            };
+            let entries = store
+                .audit_entries(stock_id.as_deref())
+                .map_err(|e| e.to_string())?;
+            for entry in &entries {
+                println!("{}", render::audit_line(entry));
+            }
+            Ok(())
+        }
+    }
+}

@@ -34,13 +34,22 @@ pub enum ReplyBody {
     /// A refusal, error or confirmation in words.
     Text(String),
     /// `/budget show`.
-    Stock { label: String, stock: Box<StockEntity> },
+    Stock {
+        label: String,
+        stock: Box<StockEntity>,
+    },
     /// A request was stored and its card posted.
     Created(Box<ChangeRequest>),
     /// The state of a request after a decision or cancel.
-    Request { request: Box<ChangeRequest>, text: String },
+    Request {
+        request: Box<ChangeRequest>,
+        text: String,
+    },
     Pending(Vec<ChangeRequest>),
-    History { stock: String, entries: Vec<AuditEntry> },
+    History {
+        stock: String,
+        entries: Vec<AuditEntry>,
+    },
     Help(String),
 }
 
@@ -165,7 +174,10 @@ impl App {
                 stock,
                 limit,
                 reason,
-            } => self.request_change(actor, &stock, mode, limit, reason).await,
+            } => {
+                self.request_change(actor, &stock, mode, limit, reason)
+                    .await
+            }
             Command::Pending => Ok(Reply {
                 ephemeral: false,
                 body: ReplyBody::Pending(self.store.in_state(&[RequestState::Pending])?),
@@ -260,8 +272,10 @@ impl App {
             result: None,
             card: None,
         };
-        self.store
-            .create(&request, AuditNote::new(now, "requested", Some(actor.as_ref())))?;
+        self.store.create(
+            &request,
+            AuditNote::new(now, "requested", Some(actor.as_ref())),
+        )?;
         failpoint::hit("after_request_stored");
         let request = self.attach_card(request).await?;
         failpoint::hit("after_card_posted");
@@ -298,7 +312,11 @@ impl App {
         let stored = self.store.update(request.id.as_str(), |r| {
             let mut next = r.clone();
             next.card = Some(card.clone());
-            Ok::<_, ()>((next, AuditNote::new(self.clock.now(), "card_posted", None), ()))
+            Ok::<_, ()>((
+                next,
+                AuditNote::new(self.clock.now(), "card_posted", None),
+                (),
+            ))
         })?;
         Ok(stored.map(|(r, _)| r).unwrap_or(request))
     }
@@ -380,17 +398,26 @@ impl App {
         match outcome {
             DecideOutcome::Approval { have, need } => {
                 self.announce(NoticeKind::Approval, &request, Some(actor), || {
-                    format!("{} approved request {} ({have} of {need}).", actor.display, request.id)
+                    format!(
+                        "{} approved request {} ({have} of {need}).",
+                        actor.display, request.id
+                    )
                 })
                 .await;
                 Ok(request_reply(
                     request.clone(),
-                    format!("Your approval of {} is recorded: {have} of {need}.", request.id),
+                    format!(
+                        "Your approval of {} is recorded: {have} of {need}.",
+                        request.id
+                    ),
                 ))
             }
             DecideOutcome::Rejected => {
                 self.announce(NoticeKind::Rejected, &request, Some(actor), || {
-                    format!("{} rejected request {}; nothing changes.", actor.display, request.id)
+                    format!(
+                        "{} rejected request {}; nothing changes.",
+                        actor.display, request.id
+                    )
                 })
                 .await;
                 Ok(request_reply(
@@ -400,7 +427,10 @@ impl App {
             }
             DecideOutcome::Approved => {
                 self.announce(NoticeKind::Approved, &request, Some(actor), || {
-                    format!("{} approved request {}; applying it now.", actor.display, request.id)
+                    format!(
+                        "{} approved request {}; applying it now.",
+                        actor.display, request.id
+                    )
                 })
                 .await;
                 failpoint::hit("after_approved");
@@ -426,7 +456,11 @@ impl App {
         }
         let cancelled = self.store.update(request.id.as_str(), |current| {
             let next = policy::cancel(current, actor, now)?;
-            Ok::<_, DenyReason>((next, AuditNote::new(now, "cancelled", Some(actor.as_ref())), ()))
+            Ok::<_, DenyReason>((
+                next,
+                AuditNote::new(now, "cancelled", Some(actor.as_ref())),
+                (),
+            ))
         })?;
         let request = match cancelled {
             Ok((request, ())) => request,
@@ -500,7 +534,10 @@ impl App {
                 self.attach_card(request).await?;
             }
         }
-        for request in self.store.in_state(&[RequestState::Approved, RequestState::Submitting])? {
+        for request in self
+            .store
+            .in_state(&[RequestState::Approved, RequestState::Submitting])?
+        {
             tracing::info!(request = %request.id, state = %request.state, "resuming request");
             self.apply(request.id.as_str(), true).await?;
             resumed.push(request.id.to_string());
@@ -529,21 +566,22 @@ impl App {
             return Ok(self.store.get(id)?);
         };
         failpoint::hit("after_submitting");
-        let live = match self.api.get_stock(&request.stock_key()).await {
-            Ok(response) => response.value,
-            Err(e) => {
-                return self
+        let live =
+            match self.api.get_stock(&request.stock_key()).await {
+                Ok(response) => response.value,
+                Err(e) => return self
                     .finish(
                         &request,
                         RequestState::Failed,
                         e.request_id().map(str::to_owned),
                         None,
-                        format!("could not re-read the stock before applying, so nothing was sent: {e}"),
+                        format!(
+                            "could not re-read the stock before applying, so nothing was sent: {e}"
+                        ),
                     )
                     .await
-                    .map(Some)
-            }
-        };
+                    .map(Some),
+            };
         let live_value = live_value(&live, request.mode);
         let already_ours = resumed && live_value == Some(request.target);
         if live_value != Some(request.current) && !already_ours {
@@ -588,8 +626,8 @@ impl App {
                 .map(Some)
             }
             Err(e) if e.is_outcome_unknown() => self.reconcile(&request, e).await,
-            Err(e) => {
-                self.finish(
+            Err(e) => self
+                .finish(
                     &request,
                     RequestState::Failed,
                     e.request_id().map(str::to_owned),
@@ -597,8 +635,7 @@ impl App {
                     e.to_string(),
                 )
                 .await
-                .map(Some)
-            }
+                .map(Some),
         }
     }
 
@@ -682,7 +719,12 @@ impl App {
         })?;
         let request = match finished {
             Ok((request, ())) => request,
-            Err(()) => return Ok(self.store.get(request.id.as_str())?.unwrap_or(request.clone())),
+            Err(()) => {
+                return Ok(self
+                    .store
+                    .get(request.id.as_str())?
+                    .unwrap_or(request.clone()))
+            }
         };
         failpoint::hit("after_applied");
         self.update_card(&request).await;

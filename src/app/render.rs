@@ -14,7 +14,9 @@ pub fn limit_text(value: Option<i64>) -> String {
 /// UTC `YYYY-MM-DD HH:MM:SSZ`.
 pub fn time_text(unix: u64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
-    humantime::format_rfc3339_seconds(t).to_string().replace('T', " ")
+    humantime::format_rfc3339_seconds(t)
+        .to_string()
+        .replace('T', " ")
 }
 
 /// The lines of `/budget show`.
@@ -44,7 +46,9 @@ pub fn stock_text(label: &str, stock: &StockEntity) -> String {
 /// One line summarising where a request stands.
 pub fn status_line(request: &ChangeRequest) -> String {
     let who = |r: &Option<crate::domain::request::ActorRef>| {
-        r.as_ref().map(|a| format!(" by {}", a.display)).unwrap_or_default()
+        r.as_ref()
+            .map(|a| format!(" by {}", a.display))
+            .unwrap_or_default()
     };
     let when = request
         .decided_at
@@ -65,11 +69,17 @@ pub fn status_line(request: &ChangeRequest) -> String {
         RequestState::Expired => format!("Expired{when}"),
         RequestState::Stale => format!(
             "Stale: {}",
-            request.outcome_detail.as_deref().unwrap_or("the live value changed")
+            request
+                .outcome_detail
+                .as_deref()
+                .unwrap_or("the live value changed")
         ),
         RequestState::Failed => format!(
             "Failed: {}",
-            request.outcome_detail.as_deref().unwrap_or("see the audit log")
+            request
+                .outcome_detail
+                .as_deref()
+                .unwrap_or("see the audit log")
         ),
     }
 }
@@ -92,12 +102,19 @@ pub fn card_text(request: &ChangeRequest, approvers: &str) -> String {
             group(request.sent.total)
         ),
         format!("Requested by: {}", request.requester.display),
-        format!("Reason: {}", request.reason.as_deref().unwrap_or("(none given)")),
+        format!(
+            "Reason: {}",
+            request.reason.as_deref().unwrap_or("(none given)")
+        ),
         format!("Expires: {}", time_text(request.expires_at)),
         format!("May approve: {approvers}"),
     ];
     if !request.approvals.is_empty() {
-        let names: Vec<_> = request.approvals.iter().map(|a| a.by.display.as_str()).collect();
+        let names: Vec<_> = request
+            .approvals
+            .iter()
+            .map(|a| a.by.display.as_str())
+            .collect();
         lines.push(format!("Approved by: {}", names.join(", ")));
     }
     lines.push(format!("Status: {}", status_line(request)));

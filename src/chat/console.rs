@@ -1,0 +1,303 @@
+//! The console adapter: one `<user>: <text>` line at a time from stdin, each handled to the
+//! end (API calls and posts included) before the next is read. Used by `budget-bot console`,
+//! `budget-bot demo` and scripted tests. Output is readable text, or JSON lines with `--json`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde::Serialize;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+use crate::app::render;
+use crate::app::{App, Notice, Notifier, NotifyError, Reply, ReplyBody};
+use crate::config::Capability;
+use crate::domain::policy::Decision;
+use crate::domain::request::{Actor, CardRef, ChangeRequest, Via};
+
+/// Channel names of the console's pretend chat.
+pub const COMMAND_CHANNEL: &str = "budget";
+pub const APPROVALS_CHANNEL: &str = "approvals";
+pub const NOTIFICATIONS_CHANNEL: &str = "notifications";
+
+/// Reactions on the approval card.
+pub const APPROVE_EMOJI: &str = "✅";
+pub const REJECT_EMOJI: &str = "❌";
+
+/// One output event. In JSON mode it is printed as one line and flushed at once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    pub text: String,
+}
+
+impl Event {
+    fn new(event: &'static str, channel: Option<&str>, text: impl Into<String>) -> Self {
+        Self {
+            event,
+            channel: channel.map(str::to_owned),
+            to: None,
+            request_id: None,
+            state: None,
+            text: text.into(),
+        }
+    }
+
+    fn about(mut self, request: &ChangeRequest) -> Self {
+        self.request_id = Some(request.id.to_string());
+        self.state = Some(request.state.to_string());
+        self
+    }
+}
+
+/// Where events go: stdout in the binary, a buffer in tests.
+pub struct Output {
+    json: bool,
+    sink: Mutex<Box<dyn Write + Send>>,
+}
+
+impl Output {
+    pub fn new(json: bool, sink: Box<dyn Write + Send>) -> Self {
+        Self {
+            json,
+            sink: Mutex::new(sink),
+        }
+    }
+
+    pub fn stdout(json: bool) -> Self {
+        Self::new(json, Box::new(std::io::stdout()))
+    }
+
+    pub fn emit(&self, event: Event) {
+        let line = if self.json {
+            serde_json::to_string(&event).expect("events serialize")
+        } else {
+            match human_text(&event) {
+                Some(text) => text,
+                None => return,
+            }
+        };
+        let mut sink = self.sink.lock().unwrap_or_else(|p| p.into_inner());
+        // A closed stdout is not worth crashing the workflow over.
+        let _ = writeln!(sink, "{line}");
+        let _ = sink.flush();
+    }
+}
+
+fn human_text(event: &Event) -> Option<String> {
+    let channel = event.channel.as_deref().unwrap_or("-");
+    let indent = |t: &str| t.replace('\n', "\n    ");
+    Some(match event.event {
+        "reply" => format!("[#{channel}] bot: {}", indent(&event.text)),
+        "ephemeral" => format!(
+            "[#{channel}] (only {} sees this) bot: {}",
+            event.to.as_deref().unwrap_or("?"),
+            indent(&event.text)
+        ),
+        "card" => format!("[#{channel}] approval card:\n    {}", indent(&event.text)),
+        "card_update" => format!("[#{channel}] card edited:\n    {}", indent(&event.text)),
+        "notify" => format!("[#{channel}] {}", event.text),
+        "error" => format!("error: {}", event.text),
+        _ => return None,
+    })
+}
+
+/// The console's notifier: cards and notices become events.
+pub struct ConsoleNotifier {
+    out: Arc<Output>,
+    approvers: String,
+}
+
+impl ConsoleNotifier {
+    pub fn new(out: Arc<Output>, users: &BTreeMap<String, Vec<Capability>>) -> Self {
+        let names: Vec<&str> = users
+            .iter()
+            .filter(|(_, caps)| caps.contains(&Capability::Approver))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let approvers = if names.is_empty() {
+            "nobody (no console user has the approver capability)".to_string()
+        } else {
+            names.join(", ")
+        };
+        Self { out, approvers }
+    }
+
+    fn card_text(&self, request: &ChangeRequest) -> String {
+        let mut text = render::card_text(request, &self.approvers);
+        if request.state == crate::domain::request::RequestState::Pending {
+            text.push_str(&format!(
+                "\nReact {APPROVE_EMOJI} to approve or {REJECT_EMOJI} to reject (or click approve|reject {}).",
+                request.id
+            ));
+        }
+        text
+    }
+}
+
+#[async_trait]
+impl Notifier for ConsoleNotifier {
+    async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
+        self.out.emit(
+            Event::new("card", Some(APPROVALS_CHANNEL), self.card_text(request)).about(request),
+        );
+        Ok(CardRef {
+            channel_id: APPROVALS_CHANNEL.into(),
+            message_id: format!("console-card-{}", request.id),
+        })
+    }
+
+    async fn update_card(&self, request: &ChangeRequest) -> Result<(), NotifyError> {
+        self.out.emit(
+            Event::new(
+                "card_update",
+                Some(APPROVALS_CHANNEL),
+                self.card_text(request),
+            )
+            .about(request),
+        );
+        Ok(())
+    }
+
+    async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
+        self.out.emit(
+            Event::new("notify", Some(NOTIFICATIONS_CHANNEL), notice.text.clone())
+                .about(&notice.request),
+        );
+        Ok(())
+    }
+}
+
+/// The line-oriented adapter.
+pub struct Console {
+    app: Arc<App>,
+    users: BTreeMap<String, Vec<Capability>>,
+    out: Arc<Output>,
+}
+
+const LINE_HINT: &str =
+    "Lines look like `alice: /budget show 123`, `bob: react ✅ last` or `bob: click approve last`.";
+
+impl Console {
+    pub fn new(app: Arc<App>, users: BTreeMap<String, Vec<Capability>>, out: Arc<Output>) -> Self {
+        Self { app, users, out }
+    }
+
+    /// Reads lines until end of input; each is finished before the next is read.
+    pub async fn run<R: AsyncBufRead + Unpin>(&self, input: R) -> std::io::Result<()> {
+        let mut lines = input.lines();
+        while let Some(line) = lines.next_line().await? {
+            self.handle_line(&line).await;
+        }
+        Ok(())
+    }
+
+    /// Handles one input line and closes it with a `done` event (comments and blank lines
+    /// produce nothing).
+    pub async fn handle_line(&self, line: &str) {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return;
+        }
+        if let Err(e) = self.app.expire_due().await {
+            self.out.emit(Event::new("error", None, e.to_string()));
+        }
+        self.handle_input(line).await;
+        self.out.emit(Event::new("done", None, line));
+    }
+
+    async fn handle_input(&self, line: &str) {
+        let Some((user, text)) = line.split_once(':') else {
+            self.out.emit(Event::new("error", None, LINE_HINT));
+            return;
+        };
+        let (user, text) = (user.trim(), text.trim());
+        let Some(caps) = self.users.get(user) else {
+            self.private(
+                user,
+                format!(
+                    "`{user}` is not a console user. Add them under [console.users] in the config, \
+                     or use one of: {}.",
+                    self.users.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+            return;
+        };
+        let actor = Actor::new(format!("console:{user}"), user, caps);
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let result = match words.as_slice() {
+            [first, ..] if first.starts_with("/budget") || first.starts_with('/') => {
+                self.app.handle_text(&actor, text).await
+            }
+            ["react", emoji, request] => match decision_for_emoji(emoji) {
+                Some(decision) => self.app.decide(&actor, request, decision, Via::Reaction).await,
+                None => private_reply(format!(
+                    "React with {APPROVE_EMOJI} to approve or {REJECT_EMOJI} to reject; `{emoji}` does nothing."
+                )),
+            },
+            ["click", action, request] => match *action {
+                "approve" => self.app.decide(&actor, request, Decision::Approve, Via::Button).await,
+                "reject" => self.app.decide(&actor, request, Decision::Reject, Via::Button).await,
+                other => private_reply(format!(
+                    "The card's buttons are `approve` and `reject`; `{other}` is not one. Try `click approve {request}`."
+                )),
+            },
+            _ => private_reply(format!(
+                "I don't understand `{text}`. Type a /budget command (see /budget help), \
+                 `react {APPROVE_EMOJI} <request>` or `click approve|reject <request>`."
+            )),
+        };
+        match result {
+            Ok(reply) => self.reply(user, reply),
+            Err(e) => self.out.emit(Event::new("error", None, e.to_string())),
+        }
+    }
+
+    fn private(&self, user: &str, text: String) {
+        let mut event = Event::new("ephemeral", Some(COMMAND_CHANNEL), text);
+        event.to = Some(user.to_string());
+        self.out.emit(event);
+    }
+
+    fn reply(&self, user: &str, reply: Reply) {
+        let text = reply.text();
+        let kind = if reply.ephemeral {
+            "ephemeral"
+        } else {
+            "reply"
+        };
+        let mut event = Event::new(kind, Some(COMMAND_CHANNEL), text);
+        if reply.ephemeral {
+            event.to = Some(user.to_string());
+        }
+        if let ReplyBody::Created(request) | ReplyBody::Request { request, .. } = &reply.body {
+            event = event.about(request);
+        }
+        self.out.emit(event);
+    }
+}
+
+fn private_reply(text: String) -> Result<Reply, crate::app::AppError> {
+    Ok(Reply {
+        ephemeral: true,
+        body: ReplyBody::Text(text),
+    })
+}
+
+/// ✅ approves, ❌ rejects (with or without the variation selector some keyboards add).
+pub fn decision_for_emoji(emoji: &str) -> Option<Decision> {
+    match emoji.trim_end_matches('\u{fe0f}') {
+        "✅" | "✔" | ":white_check_mark:" => Some(Decision::Approve),
+        "❌" | "✖" | ":x:" => Some(Decision::Reject),
+        _ => None,
+    }
+}

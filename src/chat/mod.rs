@@ -1,0 +1,3 @@
+//! Chat adapters: thin shims from a platform's events to the app's use cases.
+
+pub mod console;
