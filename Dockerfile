@@ -1,0 +1,24 @@
+# Multi-stage build: compile in the Rust image, run as a non-root user in a slim image.
+# Config and data are mounts: /config/config.toml (plus the key files it names) and /data.
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY benches ./benches
+COPY testdata ./testdata
+RUN cargo build --release --locked --bin budget-bot
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin budgetbot \
+    && mkdir -p /config /data && chown budgetbot /data
+COPY --from=build /src/target/release/budget-bot /usr/local/bin/budget-bot
+USER budgetbot
+WORKDIR /data
+VOLUME ["/config", "/data"]
+ENV BUDGET_BOT_CONFIG=/config/config.toml
+# DISCORD_TOKEN comes from the environment (e.g. `docker run --env-file`), never from the image.
+ENTRYPOINT ["budget-bot"]
+CMD ["run"]

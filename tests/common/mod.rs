@@ -1,0 +1,189 @@
+//! Shared test harness: the simulator over real HTTP, the real client with test keys, a fresh
+//! sled store, a manual clock and the console adapter writing JSON events into a buffer.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use budget_bot::app::{App, ManualClock};
+use budget_bot::chat::console::{Console, ConsoleNotifier, Output};
+use budget_bot::config::{ApprovalConfig, Capability, StockConfig};
+use budget_bot::sim::{seeded_stocks, test_keys, SimConfig, SimHandle, Simulator};
+use budget_bot::store::Store;
+use budget_bot::wechatpay::{ClientSettings, WechatPayClient};
+use serde_json::Value;
+
+/// A `Write` that keeps everything in memory.
+#[derive(Clone, Default)]
+pub struct Buffer(pub Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buffer {
+    /// Takes the JSON events written so far.
+    pub fn take_events(&self) -> Vec<Value> {
+        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("every output line is JSON"))
+            .collect()
+    }
+}
+
+pub const T0: u64 = 1_800_000_000;
+
+pub fn stock_configs() -> Vec<StockConfig> {
+    seeded_stocks()
+        .into_iter()
+        .map(|s| StockConfig {
+            stock_id: s.entity.stock_id.clone(),
+            product_coupon_id: s.product_coupon_id.clone(),
+            name: (s.entity.stock_id == "123").then(|| "Spring sale".to_string()),
+        })
+        .collect()
+}
+
+pub fn users() -> BTreeMap<String, Vec<Capability>> {
+    BTreeMap::from([
+        ("alice".to_string(), vec![Capability::Requester]),
+        ("bob".to_string(), vec![Capability::Approver]),
+        ("carol".to_string(), vec![Capability::Approver]),
+        ("dave".to_string(), vec![]),
+        (
+            "erin".to_string(),
+            vec![Capability::Requester, Capability::Approver],
+        ),
+    ])
+}
+
+pub async fn start_sim() -> Simulator {
+    Simulator::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        SimConfig::with_test_keys(seeded_stocks()),
+    )
+    .await
+    .expect("simulator starts")
+}
+
+pub fn client(base_url: String) -> WechatPayClient {
+    WechatPayClient::new(
+        test_keys::brand_signer(),
+        test_keys::response_verifier(),
+        ClientSettings {
+            base_url,
+            retry_backoff: Duration::from_millis(20),
+            request_timeout: Duration::from_secs(5),
+            ..ClientSettings::default()
+        },
+    )
+    .unwrap()
+}
+
+pub struct Harness {
+    pub sim: Simulator,
+    pub sim_handle: SimHandle,
+    pub app: Arc<App>,
+    pub console: Console,
+    pub clock: Arc<ManualClock>,
+    pub out: Buffer,
+    pub store: Store,
+    pub dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn new(required_approvals: u32, ttl: Duration) -> Harness {
+        let sim = start_sim().await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        Self::with(sim, dir, store, required_approvals, ttl).await
+    }
+
+    pub async fn with(
+        sim: Simulator,
+        dir: tempfile::TempDir,
+        store: Store,
+        required_approvals: u32,
+        ttl: Duration,
+    ) -> Harness {
+        let out = Buffer::default();
+        let output = Arc::new(Output::new(true, Box::new(out.clone())));
+        let clock = Arc::new(ManualClock::new(T0));
+        let notifier = Arc::new(ConsoleNotifier::new(output.clone(), &users()));
+        let app = Arc::new(App::new(
+            stock_configs(),
+            ApprovalConfig {
+                required_approvals,
+                ttl,
+            },
+            Arc::new(client(sim.base_url())),
+            store.clone(),
+            notifier,
+            clock.clone(),
+        ));
+        app.recover().await.unwrap();
+        let console = Console::new(app.clone(), users(), output);
+        Harness {
+            sim_handle: sim.handle(),
+            sim,
+            app,
+            console,
+            clock,
+            out,
+            store,
+            dir,
+        }
+    }
+
+    /// Feeds one console line and returns the events it produced (ending with `done`).
+    pub async fn line(&self, text: &str) -> Vec<Value> {
+        self.out.take_events();
+        self.console.handle_line(text).await;
+        let events = self.out.take_events();
+        assert_eq!(
+            events.last().map(|e| e["event"].clone()),
+            Some(Value::from("done")),
+            "a done event closes each line: {events:?}"
+        );
+        events
+    }
+
+    pub fn update_calls(&self) -> Vec<budget_bot::sim::RequestRecord> {
+        self.sim_handle
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/update-budget"))
+            .collect()
+    }
+
+    pub fn daily_limit(&self, stock: &str) -> Option<i64> {
+        let pc = if stock == "200" { "200000002" } else { "200000001" };
+        self.sim_handle.stock(pc, stock).unwrap().max_count_per_day()
+    }
+}
+
+/// The events of one kind.
+pub fn of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["event"] == kind).collect()
+}
+
+/// The one ephemeral reply to `user` in `events`.
+pub fn ephemeral_to<'a>(events: &'a [Value], user: &str) -> &'a str {
+    let found: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "ephemeral" && e["to"] == user)
+        .collect();
+    assert_eq!(found.len(), 1, "one ephemeral reply to {user}: {events:?}");
+    found[0]["text"].as_str().unwrap()
+}
