@@ -6,5 +6,6 @@ pub mod chat;
 pub mod config;
 pub mod domain;
 pub mod failpoint;
+pub mod sim;
 pub mod store;
 pub mod wechatpay;

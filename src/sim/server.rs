@@ -1,0 +1,379 @@
+//! The simulator's HTTP side: its own hyper accept loop (so a fault can close a connection
+//! without answering), routing, fault injection and response signing.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::wechatpay::sign::{new_nonce, parse_authorization, RsaSigner, RsaVerifier, AUTH_SCHEME};
+use crate::wechatpay::verify::response_message;
+
+use super::fault::{Endpoint, Fault};
+use super::rules::{self, Authenticator, Outcome, SignedRequest};
+use super::state::{RequestRecord, State};
+
+/// Where the stock endpoints live.
+const STOCKS_PREFIX: &str = "/brand/marketing/product-coupon/product-coupons/";
+
+/// The serial a [`Fault::WrongSerial`] answer carries.
+pub const WRONG_SERIAL: &str = "PUB_KEY_ID_9999999999999999999999999999WRONG";
+
+/// How old a [`Fault::StaleTimestamp`] answer's timestamp is.
+const STALE_BY: Duration = Duration::from_secs(600);
+
+/// Everything the connection tasks share.
+pub(crate) struct Shared {
+    pub state: Mutex<State>,
+    pub brand_id: String,
+    pub public_key_id: String,
+    pub brand_key: RsaVerifier,
+    pub platform_signer: RsaSigner,
+    pub next_seq: AtomicU64,
+}
+
+impl Shared {
+    /// The state lock. A panic while holding it (a simulator bug) must not hide the log from
+    /// the test that is about to fail, so poisoning is ignored.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The error a service returns to make hyper close the connection without an answer.
+#[derive(Debug)]
+struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped on purpose by an injected fault")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+/// Accepts connections until the task is aborted; aborting drops the JoinSet, which aborts
+/// every connection task too.
+pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let shared = shared.clone();
+                    connections.spawn(async move {
+                        let service = service_fn(move |request| handle(shared.clone(), request));
+                        if let Err(error) = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                        {
+                            tracing::debug!(%peer, %error, "simulator connection ended with an error");
+                        }
+                    });
+                }
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "simulator accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// The route of a request.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    GetStock {
+        product_coupon_id: String,
+        stock_id: String,
+    },
+    UpdateBudget {
+        product_coupon_id: String,
+        stock_id: String,
+    },
+    Unknown,
+}
+
+impl Route {
+    fn parse(method: &str, path: &str) -> Route {
+        let Some(rest) = path.strip_prefix(STOCKS_PREFIX) else {
+            return Route::Unknown;
+        };
+        let segments: Vec<&str> = rest.split('/').collect();
+        let ids = |pc: &str, stock: &str| {
+            (!pc.is_empty() && !stock.is_empty()).then(|| (pc.to_owned(), stock.to_owned()))
+        };
+        match (method, segments.as_slice()) {
+            ("GET", [pc, "stocks", stock]) => {
+                ids(pc, stock).map_or(Route::Unknown, |(product_coupon_id, stock_id)| {
+                    Route::GetStock {
+                        product_coupon_id,
+                        stock_id,
+                    }
+                })
+            }
+            ("POST", [pc, "stocks", stock, "update-budget"]) => {
+                ids(pc, stock).map_or(Route::Unknown, |(product_coupon_id, stock_id)| {
+                    Route::UpdateBudget {
+                        product_coupon_id,
+                        stock_id,
+                    }
+                })
+            }
+            _ => Route::Unknown,
+        }
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        match self {
+            Route::GetStock { .. } => Endpoint::GetStock,
+            Route::UpdateBudget { .. } => Endpoint::UpdateBudget,
+            Route::Unknown => Endpoint::Unknown,
+        }
+    }
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+fn header<'a>(request: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, DropConnection> {
+    let arrived = Instant::now();
+    let arrived_unix = unix_now();
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let canonical_url = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| path.clone(), |pq| pq.as_str().to_owned());
+    let serial = header(&request, "wechatpay-serial").map(str::to_owned);
+    let authorization = header(&request, "authorization").map(str::to_owned);
+    // A client that hangs up mid-body gets nothing back, so there is nothing to log either.
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map_err(|_| DropConnection)?
+        .to_bytes();
+
+    let route = Route::parse(&method, &path);
+    let out_request_no = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("out_request_no")?.as_str().map(str::to_owned));
+    let auth_fields = authorization
+        .as_deref()
+        .and_then(|a| parse_authorization(a).ok());
+    let seq = shared.next_seq.fetch_add(1, Ordering::SeqCst);
+    let (fault, latency) = {
+        let mut state = shared.lock();
+        let fault = state.take_fault(route.endpoint());
+        state.log.push(RequestRecord {
+            seq,
+            arrived,
+            arrived_unix_ms: arrived_unix.as_millis() as u64,
+            method: method.clone(),
+            path: canonical_url.clone(),
+            body: body.to_vec(),
+            out_request_no,
+            auth_nonce: auth_fields.as_ref().map(|f| f.nonce_str.clone()),
+            auth_timestamp: auth_fields.as_ref().map(|f| f.timestamp.clone()),
+            fault: fault.clone(),
+            status: None,
+            request_id: None,
+            applied: false,
+        });
+        (fault, state.latency)
+    };
+
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some(Fault::Delay(delay)) = &fault {
+        tokio::time::sleep(*delay).await;
+    }
+
+    let outcome = match &fault {
+        Some(Fault::DropConnection) => {
+            tracing::info!(seq, %method, path = %canonical_url, "simulator dropping the connection (injected fault)");
+            return Err(DropConnection);
+        }
+        Some(Fault::Status500) => Outcome::system_error(),
+        Some(Fault::Status429) => Outcome::rate_limited(),
+        _ => {
+            let outcome = process(
+                &shared,
+                &route,
+                &method,
+                &path,
+                &canonical_url,
+                serial.as_deref(),
+                authorization.as_deref(),
+                &body,
+                seq,
+                arrived_unix.as_secs(),
+            );
+            if fault == Some(Fault::ApplyThen500) {
+                // The work is done (and remembered for replay); only the answer is lost.
+                Outcome {
+                    applied: outcome.applied,
+                    ..Outcome::system_error()
+                }
+            } else {
+                outcome
+            }
+        }
+    };
+
+    let request_id = format!(
+        "{:012X}{:08X}{}-{}",
+        arrived_unix.as_millis(),
+        seq,
+        &new_nonce()[..8],
+        outcome.code
+    );
+    let response = signed_response(&shared, &outcome, &request_id, fault.as_ref());
+    {
+        let mut state = shared.lock();
+        if let Some(record) = state.log.iter_mut().rev().find(|r| r.seq == seq) {
+            record.status = Some(outcome.status);
+            record.request_id = Some(request_id.clone());
+            record.applied = outcome.applied;
+        }
+    }
+    tracing::info!(seq, %method, path = %canonical_url, status = outcome.status, request_id, applied = outcome.applied, fault = ?fault, "simulator answered");
+    Ok(response)
+}
+
+/// Authentication, then the endpoint's rules; unknown routes are 404 before authentication,
+/// like a gateway that does not know the path.
+#[allow(clippy::too_many_arguments)]
+fn process(
+    shared: &Shared,
+    route: &Route,
+    method: &str,
+    path: &str,
+    canonical_url: &str,
+    serial: Option<&str>,
+    authorization: Option<&str>,
+    body: &[u8],
+    seq: u64,
+    now_unix: u64,
+) -> Outcome {
+    if *route == Route::Unknown {
+        return Outcome::not_found(format!("接口不存在: {method} {path}"));
+    }
+    let authenticator = Authenticator {
+        brand_id: &shared.brand_id,
+        public_key_id: &shared.public_key_id,
+        brand_key: &shared.brand_key,
+    };
+    let request = SignedRequest {
+        method,
+        canonical_url,
+        serial,
+        authorization,
+        body,
+    };
+    if let Err(outcome) = authenticator.check(request, now_unix) {
+        return outcome;
+    }
+    let mut state = shared.lock();
+    match route {
+        Route::GetStock {
+            product_coupon_id,
+            stock_id,
+        } => rules::get_stock(&state, product_coupon_id, stock_id),
+        Route::UpdateBudget {
+            product_coupon_id,
+            stock_id,
+        } => rules::update_budget(&mut state, product_coupon_id, stock_id, path, body, seq),
+        Route::Unknown => unreachable!("handled above"),
+    }
+}
+
+/// Signs `TIMESTAMP\nNONCE\nBODY\n` with the platform key and builds the response, applying the
+/// header and body faults after signing.
+fn signed_response(
+    shared: &Shared,
+    outcome: &Outcome,
+    request_id: &str,
+    fault: Option<&Fault>,
+) -> Response<Full<Bytes>> {
+    let mut timestamp = unix_now().as_secs();
+    if fault == Some(&Fault::StaleTimestamp) {
+        timestamp -= STALE_BY.as_secs();
+    }
+    let timestamp = timestamp.to_string();
+    let nonce = new_nonce();
+    let mut signature =
+        shared
+            .platform_signer
+            .sign_base64(&response_message(&timestamp, &nonce, &outcome.body));
+    let mut serial = shared.public_key_id.as_str();
+    let mut body = outcome.body.clone();
+    match fault {
+        Some(Fault::BadSignature) => signature = format!("WECHATPAY/SIGNTEST/{signature}"),
+        Some(Fault::WrongSerial) => serial = WRONG_SERIAL,
+        Some(Fault::TamperedBody) => body = tamper(&body),
+        _ => {}
+    }
+    Response::builder()
+        .status(outcome.status)
+        .header("content-type", "application/json")
+        .header("Request-ID", request_id)
+        .header("Wechatpay-Timestamp", timestamp)
+        .header("Wechatpay-Nonce", nonce)
+        .header("Wechatpay-Signature", signature)
+        .header("Wechatpay-Serial", serial)
+        .header("Wechatpay-Signature-Type", AUTH_SCHEME)
+        .body(Full::new(Bytes::from(body)))
+        .expect("status and header values are valid")
+}
+
+/// A modification an attacker would want: a bigger `max_count` when there is one, otherwise an
+/// extra field. Either way the bytes differ from what was signed.
+fn tamper(body: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            if let Some(max) = value
+                .pointer_mut("/stock_send_rule/max_count")
+                .filter(|v| v.is_i64())
+            {
+                *max = (max.as_i64().unwrap_or(0) + 1_000_000).into();
+            } else if let Some(object) = value.as_object_mut() {
+                object.insert("tampered".into(), true.into());
+            }
+            serde_json::to_vec(&value).expect("values serialize")
+        }
+        Err(_) => {
+            let mut body = body.to_vec();
+            body.push(b' ');
+            body
+        }
+    }
+}
+
+/// Binds the listener; split out so `start` can report bind errors before spawning.
+pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
