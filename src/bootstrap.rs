@@ -22,7 +22,7 @@ pub async fn console(
     let users = config
         .console
         .clone()
-        .unwrap_or_else(ConsoleConfig::default)
+        .unwrap_or_default()
         .users;
     let notifier = Arc::new(ConsoleNotifier::new(out.clone(), &users));
     let app = Arc::new(App::new(
@@ -62,4 +62,109 @@ pub async fn run_console<R: AsyncBufRead + Unpin>(
         .map_err(|e| format!("cannot read input: {e}"))?;
     store.flush().map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The console users of `budget-bot demo`.
+pub fn demo_users() -> std::collections::BTreeMap<String, Vec<crate::config::Capability>> {
+    use crate::config::Capability::{Approver, Requester};
+    [
+        ("alice", vec![Requester]),
+        ("bob", vec![Approver]),
+        ("carol", vec![Approver]),
+        ("dave", vec![]),
+    ]
+    .into_iter()
+    .map(|(name, caps)| (name.to_string(), caps))
+    .collect()
+}
+
+/// The allow-list of the demo: every seeded simulator stock, `123` named "Spring sale".
+pub fn demo_stocks(stocks: &[crate::sim::SimStock]) -> Vec<crate::config::StockConfig> {
+    stocks
+        .iter()
+        .map(|s| crate::config::StockConfig {
+            stock_id: s.entity.stock_id.clone(),
+            product_coupon_id: s.product_coupon_id.clone(),
+            name: (s.entity.stock_id == "123").then(|| "Spring sale".to_string()),
+        })
+        .collect()
+}
+
+/// `budget-bot demo`: no credentials, no config. The simulator runs in-process with its TEST
+/// keys and seeded stocks, the store lives in a temporary folder, and the console reads stdin.
+pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> Result<(), String> {
+    use crate::sim::{seeded_stocks, test_keys, SimConfig, Simulator};
+    use crate::wechatpay::{ClientSettings, WechatPayClient};
+
+    let stocks = seeded_stocks();
+    let simulator = Simulator::start(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        SimConfig::with_test_keys(stocks.clone()),
+    )
+    .await
+    .map_err(|e| format!("cannot start the simulator: {e}"))?;
+    let client = WechatPayClient::new(
+        test_keys::brand_signer(),
+        test_keys::response_verifier(),
+        ClientSettings {
+            base_url: simulator.base_url(),
+            ..ClientSettings::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let dir = tempfile_dir()?;
+    let store = Store::open(&dir.join("budget-bot.sled")).map_err(|e| e.to_string())?;
+    let config = Config {
+        wechatpay: None,
+        stocks: demo_stocks(&stocks),
+        storage: None,
+        approval: Default::default(),
+        console: Some(ConsoleConfig {
+            users: demo_users(),
+        }),
+        discord: None,
+        source: "demo".into(),
+    };
+    let howto = [
+        "budget-bot demo: a simulated WeChat Pay with stocks 123 (\"Spring sale\", SENDING), 124 (PAUSED), 125 (STOPPED), 200 (no daily limit); users alice (requester), bob and carol (approvers), dave (no role).",
+        "Type `alice: /budget show 123`, then `alice: /budget set-daily 123 20000 weekend push`, then `bob: react ✅ last` (or `bob: click approve last`).",
+        "Also: /budget pending, /budget history 123, /budget cancel last, /budget help. End with Ctrl-D.",
+    ];
+    for line in howto {
+        // With --json, stdout carries only events.
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+    let out = Arc::new(Output::stdout(json));
+    let console = console(
+        &config,
+        Arc::new(client),
+        store.clone(),
+        out,
+        Arc::new(SystemClock),
+    )
+    .await?;
+    let result = console
+        .run(input)
+        .await
+        .map_err(|e| format!("cannot read input: {e}"));
+    store.flush().map_err(|e| e.to_string())?;
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    simulator.shutdown().await;
+    result
+}
+
+/// A fresh private folder under the system temp dir for the demo's store.
+fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!(
+        "budget-bot-demo-{}-{}",
+        std::process::id(),
+        crate::domain::request::RequestId::generate()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
 }

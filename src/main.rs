@@ -44,6 +44,21 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run the WeChat Pay brand API simulator (TEST keys) until Ctrl-C.
+    Sim {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// JSON array of StockEntity objects, each with its product_coupon_id (default: demo stocks).
+        #[arg(long)]
+        stocks: Option<PathBuf>,
+    },
+    /// Try the bot with no credentials: simulator, temporary store and console in one process.
+    Demo {
+        /// One JSON object per output line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check or list the audit log.
     Audit {
         #[command(subcommand)]
@@ -100,6 +115,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             let api = client(&config, "console")?;
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
             budget_bot::bootstrap::run_console(&config, api, &store_path, json, stdin).await
+        }
+        Cmd::Sim { listen, stocks } => {
+            init_logs("info");
+            let config = budget_bot::sim::cli_config(stocks.as_deref())?;
+            budget_bot::sim::serve_forever(listen, config)
+                .await
+                .map_err(|e| format!("simulator on {listen}: {e}"))
+        }
+        Cmd::Demo { json } => {
+            init_logs("warn");
+            let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+            budget_bot::bootstrap::run_demo(json, stdin).await
         }
         Cmd::Audit { command } => {
             init_logs("warn");

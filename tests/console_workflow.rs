@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
+use budget_bot::config::Capability;
 use budget_bot::domain::policy::Decision;
 use budget_bot::domain::request::{Actor, RequestState, Via};
-use budget_bot::config::Capability;
 use budget_bot::sim::{Fault, FaultMatch};
 use common::{ephemeral_to, of, Harness};
 
@@ -20,7 +20,9 @@ async fn harness() -> Harness {
 /// Creates a daily-limit request for stock 123 and returns its id.
 async fn request_daily(h: &Harness, target: &str) -> String {
     let events = h
-        .line(&format!("alice: /budget set-daily 123 {target} campaign push"))
+        .line(&format!(
+            "alice: /budget set-daily 123 {target} campaign push"
+        ))
         .await;
     let cards = of(&events, "card");
     assert_eq!(cards.len(), 1, "{events:?}");
@@ -35,14 +37,19 @@ async fn show_reads_live_limits() {
     assert_eq!(replies.len(), 1, "{events:?}");
     let text = replies[0]["text"].as_str().unwrap();
     assert!(text.contains("SENDING"), "{text}");
-    assert!(text.contains("100,000") && text.contains("10,000"), "{text}");
+    assert!(
+        text.contains("100,000") && text.contains("10,000"),
+        "{text}"
+    );
     assert!(text.contains("left today 9,690"), "{text}");
 }
 
 #[tokio::test]
 async fn request_approve_apply_end_to_end() {
     let h = harness().await;
-    let events = h.line("alice: /budget set-daily 123 20,000 weekend push").await;
+    let events = h
+        .line("alice: /budget set-daily 123 20,000 weekend push")
+        .await;
     let card = of(&events, "card")[0];
     assert_eq!(card["channel"], "approvals");
     assert_eq!(card["state"], "Pending");
@@ -50,32 +57,44 @@ async fn request_approve_apply_end_to_end() {
     for needle in [
         "Spring sale (123)",
         "daily limit",
-        "10,000 → 20,000 (+10,000 (+100.0%))",
+        "10,000 → 20,000 (+10,000, +100.0%)",
         "310 today, 4,200 in total",
         "Requested by: alice",
         "Reason: weekend push",
         "May approve: bob, carol, erin",
         "Expires:",
     ] {
-        assert!(card_text.contains(needle), "card lacks {needle}: {card_text}");
+        assert!(
+            card_text.contains(needle),
+            "card lacks {needle}: {card_text}"
+        );
     }
     let id = card["request_id"].as_str().unwrap();
     assert!(ephemeral_to(&events, "alice").contains(id));
     assert_eq!(of(&events, "notify").len(), 1);
-    assert!(h.update_calls().is_empty(), "nothing is sent before approval");
+    assert!(
+        h.update_calls().is_empty(),
+        "nothing is sent before approval"
+    );
 
     let events = h.line("bob: react ✅ last").await;
     assert_eq!(h.update_calls().len(), 1);
     assert_eq!(h.daily_limit("123"), Some(20_000));
     let updates = of(&events, "card_update");
     assert_eq!(updates.last().unwrap()["state"], "Applied");
-    assert!(updates.last().unwrap()["text"].as_str().unwrap().contains("Applied by bob"));
+    assert!(updates.last().unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .contains("Applied by bob"));
     let applied_notice = of(&events, "notify")
         .into_iter()
         .find(|n| n["state"] == "Applied")
         .expect("applied notification");
     let text = applied_notice["text"].as_str().unwrap();
-    assert!(text.contains("daily limit 20,000") && text.contains("sent today 310"), "{text}");
+    assert!(
+        text.contains("daily limit 20,000") && text.contains("sent today 310"),
+        "{text}"
+    );
     assert!(ephemeral_to(&events, "bob").contains("Applied"));
 
     let stored = h.store.get(id).unwrap().unwrap();
@@ -83,7 +102,10 @@ async fn request_approve_apply_end_to_end() {
     assert!(stored.api_request_id.is_some());
     // The API saw the stored out_request_no and only this mode's pair.
     let call = &h.update_calls()[0];
-    assert_eq!(call.out_request_no.as_deref(), Some(stored.out_request_no.as_str()));
+    assert_eq!(
+        call.out_request_no.as_deref(),
+        Some(stored.out_request_no.as_str())
+    );
     let body: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
     assert_eq!(body["current_max_count_per_day"], 10_000);
     assert_eq!(body["target_max_count_per_day"], 20_000);
@@ -92,20 +114,37 @@ async fn request_approve_apply_end_to_end() {
     // The audit log has every transition with before/after and the Request-ID.
     let entries = h.store.audit_entries(Some("123")).unwrap();
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["requested", "card_posted", "approved", "submitting", "applied"]);
-    assert!(entries.iter().all(|e| e.before == 10_000 && e.after == 20_000));
+    assert_eq!(
+        actions,
+        [
+            "requested",
+            "card_posted",
+            "approved",
+            "submitting",
+            "applied"
+        ]
+    );
+    assert!(entries
+        .iter()
+        .all(|e| e.before == 10_000 && e.after == 20_000));
     assert_eq!(entries[4].api_request_id, stored.api_request_id);
     assert_eq!(h.store.verify_audit().unwrap(), Ok(5));
     let history = h.line("dave: /budget history 123 3").await;
     let text = of(&history, "reply")[0]["text"].as_str().unwrap();
-    assert!(text.contains("Last 3 event(s)") && text.contains("applied"), "{text}");
+    assert!(
+        text.contains("Last 3 event(s)") && text.contains("applied"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn set_total_by_button_click() {
     let h = harness().await;
     let events = h.line("alice: /budget set-total 123 150000").await;
-    let id = of(&events, "card")[0]["request_id"].as_str().unwrap().to_string();
+    let id = of(&events, "card")[0]["request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     h.line(&format!("carol: click approve {id}")).await;
     assert_eq!(
         h.sim_handle.stock("200000001", "123").unwrap().max_count(),
@@ -121,7 +160,10 @@ async fn each_request_refusal_has_its_own_message() {
     let h = harness().await;
     let cases = [
         ("dave: /budget set-daily 123 20000", "requester role"),
-        ("alice: /budget set-daily 999 20000", "not on the allow-list"),
+        (
+            "alice: /budget set-daily 999 20000",
+            "not on the allow-list",
+        ),
         ("alice: /budget set-daily 123 abc", "not a whole number"),
         ("alice: /budget set-daily 123 -5", "negative"),
         ("alice: /budget set-daily 123 100000001", "100,000,000"),
@@ -160,21 +202,34 @@ async fn each_decision_refusal_has_its_own_message() {
         ("bob: react ✅ zzzzzzzz".to_string(), "bob", "no request"),
         (format!("bob: react 👍 {id}"), "bob", "does nothing"),
         (format!("bob: cancel {id}"), "bob", "I don't understand"),
-        (format!("bob: /budget cancel {id}"), "bob", "Only the person who made"),
+        (
+            format!("bob: /budget cancel {id}"),
+            "bob",
+            "Only the person who made",
+        ),
     ];
     for (line, user, needle) in cases {
         let events = h.line(&line).await;
         let text = ephemeral_to(&events, user);
         assert!(text.contains(needle), "{line}: {text}");
-        assert!(of(&events, "card_update").is_empty(), "{line} changed nothing");
+        assert!(
+            of(&events, "card_update").is_empty(),
+            "{line} changed nothing"
+        );
     }
     // A requester who also holds the approver role still cannot approve their own request.
     let events = h.line("erin: /budget set-total 123 120000").await;
-    let own = of(&events, "card")[0]["request_id"].as_str().unwrap().to_string();
+    let own = of(&events, "card")[0]["request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let events = h.line(&format!("erin: click approve {own}")).await;
     assert!(ephemeral_to(&events, "erin").contains("someone else"));
     assert!(h.update_calls().is_empty());
-    assert_eq!(h.store.get(&id).unwrap().unwrap().state, RequestState::Pending);
+    assert_eq!(
+        h.store.get(&id).unwrap().unwrap().state,
+        RequestState::Pending
+    );
 }
 
 #[tokio::test]
@@ -194,7 +249,10 @@ async fn quorum_of_two_counts_each_person_once_and_reject_ends_it() {
     h.line("bob: react ✅ last").await;
     let events = h.line("carol: react ❌ last").await;
     assert_eq!(of(&events, "card_update")[0]["state"], "Rejected");
-    assert_eq!(h.store.get(&id).unwrap().unwrap().state, RequestState::Rejected);
+    assert_eq!(
+        h.store.get(&id).unwrap().unwrap().state,
+        RequestState::Rejected
+    );
     let events = h.line("erin: react ✅ last").await;
     assert!(ephemeral_to(&events, "erin").contains("already Rejected"));
     assert_eq!(h.update_calls().len(), 1);
@@ -209,7 +267,10 @@ async fn requester_cancels_pending_request() {
     let events = h.line(&format!("bob: click approve {id}")).await;
     assert!(ephemeral_to(&events, "bob").contains("already Cancelled"));
     let events = h.line("alice: /budget pending").await;
-    assert!(of(&events, "reply")[0]["text"].as_str().unwrap().contains("No pending"));
+    assert!(of(&events, "reply")[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("No pending"));
     assert!(h.update_calls().is_empty());
 }
 
@@ -218,7 +279,10 @@ async fn pending_request_expires_after_its_ttl() {
     let h = Harness::new(1, Duration::from_secs(60)).await;
     let id = request_daily(&h, "20000").await;
     let events = h.line("dave: /budget pending").await;
-    assert!(of(&events, "reply")[0]["text"].as_str().unwrap().contains(&id));
+    assert!(of(&events, "reply")[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains(&id));
     h.clock.advance(59);
     assert!(of(&h.line("dave: /budget pending").await, "card_update").is_empty());
     h.clock.advance(1);
@@ -228,7 +292,10 @@ async fn pending_request_expires_after_its_ttl() {
     assert!(update[0]["text"].as_str().unwrap().contains("Expired"));
     assert!(ephemeral_to(&events, "bob").contains("already Expired"));
     assert!(h.update_calls().is_empty());
-    assert_eq!(h.store.get(&id).unwrap().unwrap().state, RequestState::Expired);
+    assert_eq!(
+        h.store.get(&id).unwrap().unwrap().state,
+        RequestState::Expired
+    );
 }
 
 #[tokio::test]
@@ -256,12 +323,18 @@ async fn api_4xx_fails_the_request_with_code_and_message() {
         budget_bot::wechatpay::StockState::Stopped,
     );
     let events = h.line("bob: react ✅ last").await;
-    assert_eq!(of(&events, "card_update").last().unwrap()["state"], "Failed");
+    assert_eq!(
+        of(&events, "card_update").last().unwrap()["state"],
+        "Failed"
+    );
     assert_eq!(h.update_calls().len(), 1, "a 4xx is not retried");
     let stored = h.store.get(&id).unwrap().unwrap();
     assert_eq!(stored.state, RequestState::Failed);
     let detail = stored.outcome_detail.unwrap();
-    assert!(detail.contains("INVALID_REQUEST") && detail.contains("Request-ID"), "{detail}");
+    assert!(
+        detail.contains("INVALID_REQUEST") && detail.contains("Request-ID"),
+        "{detail}"
+    );
     assert!(stored.api_request_id.is_some());
 }
 
@@ -269,46 +342,58 @@ async fn api_4xx_fails_the_request_with_code_and_message() {
 async fn unverifiable_success_is_resent_with_same_number_and_applied_once() {
     let h = harness().await;
     let id = request_daily(&h, "20000").await;
-    h.sim_handle.push_fault(FaultMatch::UpdateBudget, Fault::BadSignature);
+    h.sim_handle
+        .push_fault(FaultMatch::UpdateBudget, Fault::BadSignature);
     h.line("bob: react ✅ last").await;
     let calls = h.update_calls();
     assert_eq!(calls.len(), 2, "resent once after the unverifiable answer");
     assert_eq!(calls[0].body, calls[1].body, "byte-identical body");
     assert_ne!(calls[0].auth_nonce, calls[1].auth_nonce, "signed afresh");
     assert_eq!(h.sim_handle.applied_count(), 1);
-    assert_eq!(h.store.get(&id).unwrap().unwrap().state, RequestState::Applied);
+    assert_eq!(
+        h.store.get(&id).unwrap().unwrap().state,
+        RequestState::Applied
+    );
 }
 
 #[tokio::test]
 async fn apply_then_500_ends_applied_exactly_once() {
     let h = harness().await;
     let id = request_daily(&h, "20000").await;
-    h.sim_handle.push_fault(FaultMatch::UpdateBudget, Fault::ApplyThen500);
+    h.sim_handle
+        .push_fault(FaultMatch::UpdateBudget, Fault::ApplyThen500);
     h.line("bob: react ✅ last").await;
     assert_eq!(h.sim_handle.applied_count(), 1);
     assert_eq!(h.daily_limit("123"), Some(20_000));
     let calls = h.update_calls();
     assert!(calls.len() >= 2);
     assert!(calls.iter().all(|c| c.body == calls[0].body));
-    assert_eq!(h.store.get(&id).unwrap().unwrap().state, RequestState::Applied);
+    assert_eq!(
+        h.store.get(&id).unwrap().unwrap().state,
+        RequestState::Applied
+    );
 }
 
 #[tokio::test]
 async fn unknown_outcome_not_applied_is_reconciled_as_failed() {
     let h = harness().await;
     let id = request_daily(&h, "20000").await;
-    // Every attempt of both sends fails verification, but nothing is applied? The simulator
-    // applies on a bad-signature answer, so use 500s that never apply instead.
+    // Every attempt of both sends gets a 500 that applies nothing: the outcome stays unknown
+    // until the bot re-reads the stock and sees the old value.
     for _ in 0..8 {
-        h.sim_handle.push_fault(FaultMatch::UpdateBudget, Fault::Status500);
+        h.sim_handle
+            .push_fault(FaultMatch::UpdateBudget, Fault::Status500);
     }
     h.line("bob: react ✅ last").await;
     assert_eq!(h.sim_handle.applied_count(), 0);
     let stored = h.store.get(&id).unwrap().unwrap();
     assert_eq!(stored.state, RequestState::Failed);
     assert!(stored.outcome_detail.unwrap().contains("not applied"));
-    let numbers: std::collections::HashSet<_> =
-        h.update_calls().into_iter().map(|c| c.out_request_no).collect();
+    let numbers: std::collections::HashSet<_> = h
+        .update_calls()
+        .into_iter()
+        .map(|c| c.out_request_no)
+        .collect();
     assert_eq!(numbers.len(), 1, "never a second request number");
 }
 
@@ -326,11 +411,15 @@ async fn simultaneous_approvals_submit_once_every_time() {
         let (ba, bb) = (barrier.clone(), barrier.clone());
         let first = tokio::spawn(async move {
             ba.wait().await;
-            a.decide(&bob, &id_a, Decision::Approve, Via::Button).await.unwrap()
+            a.decide(&bob, &id_a, Decision::Approve, Via::Button)
+                .await
+                .unwrap()
         });
         let second = tokio::spawn(async move {
             bb.wait().await;
-            b.decide(&carol, &id_b, Decision::Approve, Via::Reaction).await.unwrap()
+            b.decide(&carol, &id_b, Decision::Approve, Via::Reaction)
+                .await
+                .unwrap()
         });
         first.await.unwrap();
         second.await.unwrap();

@@ -566,10 +566,10 @@ impl App {
             return Ok(self.store.get(id)?);
         };
         failpoint::hit("after_submitting");
-        let live =
-            match self.api.get_stock(&request.stock_key()).await {
-                Ok(response) => response.value,
-                Err(e) => return self
+        let live = match self.api.get_stock(&request.stock_key()).await {
+            Ok(response) => response.value,
+            Err(e) => {
+                return self
                     .finish(
                         &request,
                         RequestState::Failed,
@@ -580,8 +580,9 @@ impl App {
                         ),
                     )
                     .await
-                    .map(Some),
-            };
+                    .map(Some)
+            }
+        };
         let live_value = live_value(&live, request.mode);
         let already_ours = resumed && live_value == Some(request.target);
         if live_value != Some(request.current) && !already_ours {

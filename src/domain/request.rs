@@ -245,7 +245,7 @@ impl ChangeRequest {
         self.approvals.iter().any(|a| a.by.id == actor_id)
     }
 
-    /// `+5,000 (+25.0%)`-style change description.
+    /// `+5,000, +25.0%`-style change description.
     pub fn change_text(&self) -> String {
         let delta = self.target - self.current;
         let sign = if delta >= 0 { "+" } else { "-" };

@@ -168,8 +168,15 @@ impl Harness {
     }
 
     pub fn daily_limit(&self, stock: &str) -> Option<i64> {
-        let pc = if stock == "200" { "200000002" } else { "200000001" };
-        self.sim_handle.stock(pc, stock).unwrap().max_count_per_day()
+        let pc = if stock == "200" {
+            "200000002"
+        } else {
+            "200000001"
+        };
+        self.sim_handle
+            .stock(pc, stock)
+            .unwrap()
+            .max_count_per_day()
     }
 }
 
