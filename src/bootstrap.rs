@@ -19,11 +19,7 @@ pub async fn console(
     out: Arc<Output>,
     clock: Arc<dyn Clock>,
 ) -> Result<Console, String> {
-    let users = config
-        .console
-        .clone()
-        .unwrap_or_default()
-        .users;
+    let users = config.console.clone().unwrap_or_default().users;
     let notifier = Arc::new(ConsoleNotifier::new(out.clone(), &users));
     let app = Arc::new(App::new(
         config.stocks.clone(),

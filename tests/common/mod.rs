@@ -194,3 +194,80 @@ pub fn ephemeral_to<'a>(events: &'a [Value], user: &str) -> &'a str {
     assert_eq!(found.len(), 1, "one ephemeral reply to {user}: {events:?}");
     found[0]["text"].as_str().unwrap()
 }
+
+/// Writes a config file for the binary: the simulator's URL, the TEST keys, the seeded stocks,
+/// a store in `dir`, and the console users.
+pub fn write_config(dir: &std::path::Path, base_url: &str, extra: &str) -> std::path::PathBuf {
+    let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys");
+    let mut text = format!(
+        r#"[wechatpay]
+base_url = "{base_url}"
+brand_id = "{brand}"
+certificate_serial_no = "{serial}"
+private_key_path = "{keys}/brand_apiclient_key.pem"
+wechatpay_public_key_id = "{key_id}"
+wechatpay_public_key_path = "{keys}/wechatpay_pub.pem"
+retry_backoff = "20ms"
+
+[storage]
+path = "store.sled"
+
+[console.users]
+alice = ["requester"]
+bob = ["approver"]
+carol = ["approver"]
+dave = []
+"#,
+        brand = test_keys::BRAND_ID,
+        serial = test_keys::CERT_SERIAL,
+        key_id = test_keys::PUBLIC_KEY_ID,
+        keys = keys.display(),
+    );
+    text.push_str(extra);
+    for stock in stock_configs() {
+        text.push_str(&format!(
+            "\n[[stocks]]\nstock_id = \"{}\"\nproduct_coupon_id = \"{}\"\n",
+            stock.stock_id, stock.product_coupon_id
+        ));
+        if let Some(name) = &stock.name {
+            text.push_str(&format!("name = \"{name}\"\n"));
+        }
+    }
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs the binary with `args` and `stdin`, returning (success, stdout, stderr).
+pub async fn run_bin(
+    args: &[&str],
+    stdin: &str,
+    envs: &[(&str, &str)],
+) -> (std::process::ExitStatus, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_budget-bot"));
+    command
+        .args(args)
+        .env_remove("BUDGET_BOT_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("binary runs");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("binary finishes within 60 s")
+        .unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
