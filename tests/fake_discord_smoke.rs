@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use serenity::all::{
-    ButtonStyle, ChannelId, CommandOptionType, CreateActionRow, CreateButton, CreateCommand,
-    CreateCommandOption, CreateEmbed, CreateMessage, EditInteractionResponse, GatewayIntents,
-    GuildId, Interaction, Reaction, ReactionType, Ready,
+    ButtonStyle, Channel, ChannelId, CommandDataOptionValue, CommandOptionType, CreateActionRow,
+    CreateAutocompleteResponse, CreateButton, CreateCommand, CreateCommandOption, CreateEmbed,
+    CreateInteractionResponse, CreateMessage, EditInteractionResponse, GatewayIntents, GuildId,
+    Interaction, InteractionId, Reaction, ReactionType, Ready, UserId,
 };
 use serenity::async_trait;
 use serenity::client::{ClientBuilder, Context, EventHandler};
-use serenity::http::{Http, HttpBuilder};
+use serenity::http::{Http, HttpBuilder, HttpError};
 use serenity::model::event::Event;
 use tokio::sync::mpsc;
 
@@ -30,6 +31,7 @@ enum Seen {
     Ready,
     Command(String),
     Component(String),
+    Autocomplete(String),
     Reaction {
         user: u64,
         roles: Vec<u64>,
@@ -51,7 +53,23 @@ impl EventHandler for Handler {
                 CommandOptionType::SubCommand,
                 "show",
                 "Show the current budget",
-            ));
+            ))
+            .add_option(
+                CreateCommandOption::new(
+                    CommandOptionType::SubCommand,
+                    "set_daily",
+                    "Change the daily budget",
+                )
+                .add_sub_option(
+                    CreateCommandOption::new(CommandOptionType::String, "coupon", "Coupon stock")
+                        .required(true)
+                        .set_autocomplete(true),
+                )
+                .add_sub_option(
+                    CreateCommandOption::new(CommandOptionType::Integer, "amount", "New budget")
+                        .required(true),
+                ),
+            );
         let seen = match GuildId::new(GUILD_ID)
             .set_commands(&ctx.http, vec![budget])
             .await
@@ -65,12 +83,16 @@ impl EventHandler for Handler {
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
         let seen = match interaction {
             Interaction::Command(cmd) => {
-                let sub = cmd
-                    .data
-                    .options
-                    .first()
-                    .map(|o| o.name.clone())
-                    .unwrap_or_default();
+                // "sub" or "sub name=value ..." with serenity's parsed option values
+                let mut sub = String::new();
+                if let Some(o) = cmd.data.options.first() {
+                    sub.push_str(&o.name);
+                    if let CommandDataOptionValue::SubCommand(opts) = &o.value {
+                        for opt in opts {
+                            sub.push_str(&format!(" {}={:?}", opt.name, opt.value));
+                        }
+                    }
+                }
                 match cmd.defer_ephemeral(&ctx.http).await {
                     Err(e) => Seen::Error(format!("defer: {e}")),
                     Ok(()) => match cmd
@@ -89,6 +111,23 @@ impl EventHandler for Handler {
                 Ok(()) => Seen::Component(c.data.custom_id.clone()),
                 Err(e) => Seen::Error(format!("component defer: {e}")),
             },
+            Interaction::Autocomplete(ac) => {
+                let partial = ac
+                    .data
+                    .autocomplete()
+                    .map(|o| format!("{}={}", o.name, o.value))
+                    .unwrap_or_default();
+                let choices = CreateAutocompleteResponse::new()
+                    .add_string_choice("Coupon A", "stock-a")
+                    .add_string_choice("Coupon B", "stock-b");
+                match ac
+                    .create_response(&ctx.http, CreateInteractionResponse::Autocomplete(choices))
+                    .await
+                {
+                    Ok(()) => Seen::Autocomplete(partial),
+                    Err(e) => Seen::Error(format!("autocomplete: {e}")),
+                }
+            }
             other => Seen::Error(format!("unexpected interaction {:?}", other.kind())),
         };
         let _ = self.tx.send(seen);
@@ -111,6 +150,13 @@ async fn next_seen(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
         .await
         .expect("timed out waiting for the event handler")
         .expect("handler channel closed")
+}
+
+fn discord_error_code<T: std::fmt::Debug>(res: serenity::Result<T>) -> Option<isize> {
+    match res {
+        Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(e))) => Some(e.error.code),
+        other => panic!("expected a Discord error response, got {other:?}"),
+    }
 }
 
 fn fake_http(fake: &FakeDiscord) -> Http {
@@ -186,6 +232,91 @@ async fn serenity_client_works_against_fake_discord() {
     assert!(
         fake.messages_in(GENERAL_CHANNEL_ID).is_empty(),
         "ephemeral responses are not channel-visible"
+    );
+
+    // A follow-up through the interaction webhook is stored with the interaction.
+    let followup = http
+        .create_followup_message(
+            &it.token,
+            &json!({ "content": "more", "flags": 64 }),
+            vec![],
+        )
+        .await
+        .expect("follow-up deserializes");
+    assert_eq!(followup.content, "more");
+    assert_eq!(fake.interaction_messages(&it).len(), 2);
+
+    // --- typed options from the registered schema, and autocomplete (callback type 8) ---
+    let it = fake
+        .send_interaction_command(
+            BOB_ID,
+            "budget",
+            "set_daily",
+            vec![("coupon", json!("stock-a")), ("amount", json!(250))],
+        )
+        .await;
+    assert_eq!(
+        next_seen(&mut rx).await,
+        Seen::Command(r#"set_daily coupon=String("stock-a") amount=Integer(250)"#.into())
+    );
+    fake.wait_for_request(|r| r.is_callback_for(&it), WAIT)
+        .await
+        .unwrap();
+    let ac = fake
+        .send_autocomplete(BOB_ID, "budget", "set_daily", "coupon", "sto")
+        .await;
+    assert_eq!(
+        next_seen(&mut rx).await,
+        Seen::Autocomplete("coupon=sto".into())
+    );
+    let ac_cb = fake
+        .wait_for_request(|r| r.is_callback_for(&ac), WAIT)
+        .await
+        .unwrap();
+    assert_eq!(ac_cb.body["type"], json!(8));
+    assert_eq!(ac_cb.body["data"]["choices"][1]["value"], json!("stock-b"));
+
+    // --- Discord's rules are enforced: a second ack and a stale first ack are rejected ---
+    let again = http
+        .create_interaction_response(
+            InteractionId::new(ac.id),
+            &ac.token,
+            &CreateInteractionResponse::Acknowledge,
+            vec![],
+        )
+        .await;
+    assert_eq!(discord_error_code(again), Some(40060));
+    // An autocomplete has no message, so editing @original is "Unknown Message".
+    let no_original = http
+        .edit_original_interaction_response(&ac.token, &json!({ "content": "x" }), vec![])
+        .await;
+    assert_eq!(discord_error_code(no_original), Some(10008));
+
+    // --- DM channel: create, fetch, post ---
+    let dm = UserId::new(ALICE_ID)
+        .create_dm_channel(&http)
+        .await
+        .expect("DM channel deserializes");
+    assert_eq!(fake.dm_channel_of(ALICE_ID), Some(dm.id.get()));
+    match http.get_channel(dm.id).await.expect("GET DM channel") {
+        Channel::Private(p) => assert_eq!(p.recipient.id.get(), ALICE_ID),
+        other => panic!("expected a DM channel, got {other:?}"),
+    }
+    match http
+        .get_channel(ChannelId::new(APPROVALS_CHANNEL_ID))
+        .await
+        .expect("GET guild channel")
+    {
+        Channel::Guild(g) => assert_eq!(g.name, "budget-approvals"),
+        other => panic!("expected a guild channel, got {other:?}"),
+    }
+    dm.id
+        .say(&http, "your request was approved")
+        .await
+        .expect("DM message");
+    assert_eq!(
+        fake.messages_in(dm.id.get())[0]["content"],
+        json!("your request was approved")
     );
 
     // --- a posted approval card (embed + buttons) is recorded and kept as state ---
@@ -376,4 +507,59 @@ async fn serenity_client_works_against_fake_discord() {
         .expect("client stops after shutdown_all")
         .expect("client task");
     assert!(res.is_ok(), "client.start returned {res:?}");
+}
+
+#[tokio::test]
+async fn fake_enforces_discord_rules_over_rest() {
+    let fake = FakeDiscord::start(FakeConfig {
+        ack_deadline: Some(Duration::ZERO),
+        ..FakeConfig::default()
+    })
+    .await;
+    let http = HttpBuilder::new("fake-token")
+        .proxy(fake.base_url())
+        .ratelimiter_disabled(true)
+        .application_id(APPLICATION_ID.into())
+        .build();
+
+    // No gateway session: the event is queued, the interaction exists.
+    let it = fake
+        .send_interaction_command(ALICE_ID, "budget", "show", vec![])
+        .await;
+    let late = http
+        .create_interaction_response(
+            InteractionId::new(it.id),
+            &it.token,
+            &CreateInteractionResponse::Acknowledge,
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        discord_error_code(late),
+        Some(10062),
+        "ack after the deadline"
+    );
+
+    let bad = CreateCommand::new("Budget").description("upper-case names are rejected");
+    let res = GuildId::new(GUILD_ID).set_commands(&http, vec![bad]).await;
+    assert_eq!(discord_error_code(res), Some(50035));
+
+    let empty = ChannelId::new(APPROVALS_CHANNEL_ID)
+        .send_message(&http, CreateMessage::new())
+        .await;
+    assert_eq!(discord_error_code(empty), Some(50006));
+
+    let statuses: Vec<(String, u16)> = fake
+        .requests()
+        .iter()
+        .map(|r| (r.method.clone(), r.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("POST".to_string(), 404),
+            ("PUT".to_string(), 400),
+            ("POST".to_string(), 400)
+        ]
+    );
 }

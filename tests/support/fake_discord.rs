@@ -48,6 +48,22 @@
 //!   `interaction_messages`, `registered_commands`, `dm_channel_of`, `set_member_roles`,
 //!   `member_roles`.
 //!
+//! # serenity 0.12.5 behaviour seen against this fake
+//!
+//! * Build the client's `Http` with `HttpBuilder::new(token).proxy(fake.base_url())
+//!   .ratelimiter_disabled(true)`; with the rate limiter enabled the proxy is ignored.
+//! * `ClientBuilder` calls only `GET /gateway` (not `/gateway/bot`, which only
+//!   `start_autosharded` uses); `Client::start` makes no further REST call. The application id
+//!   for `/applications/{app}/...` and `/webhooks/{app}/...` comes from READY's `application.id`.
+//! * Interaction callbacks carry no query string (no `with_response`); serenity expects 204.
+//! * A resumable close (4000) makes serenity RESUME within milliseconds on the same URL (it
+//!   ignores `resume_gateway_url`). A refused resume (op 9 `false`) restarts the shard, and
+//!   serenity's shard manager then waits ~5 s ("Failed to cleanly shutdown shard 0, reached
+//!   timeout") before the fresh IDENTIFY; allow for it in timeouts.
+//! * serenity's `Event` enum has an untagged `Unknown` fallback, so a malformed known event is
+//!   silently dropped by the client rather than reported; the smoke test therefore
+//!   deserializes every `dispatched_events()` payload itself.
+//!
 //! # Example
 //!
 //! ```ignore
@@ -1945,7 +1961,7 @@ fn check_message_body(body: &Value, create: bool) -> Result<(), Reply> {
         && !nonempty("embeds")
         && !nonempty("components")
         && !nonempty("attachments")
-        && body.get("sticker_ids").is_none()
+        && !nonempty("sticker_ids")
         && body.get("poll").is_none()
     {
         return Err(error(
