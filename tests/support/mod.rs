@@ -1,0 +1,3 @@
+//! Shared helpers for integration tests. Include with `mod support;` from a test crate.
+
+pub mod fake_discord;
