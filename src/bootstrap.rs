@@ -164,3 +164,54 @@ fn tempfile_dir() -> Result<std::path::PathBuf, String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     Ok(dir)
 }
+
+/// Builds the Discord bot's app over a store and an API client and connects it.
+pub async fn start_discord(
+    config: &Config,
+    token: &crate::chat::discord::Token,
+    api: Arc<dyn CouponApi>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> Result<crate::chat::discord::RunningBot, String> {
+    use crate::chat::discord::{self, DiscordNotifier, DiscordSettings};
+    let settings =
+        DiscordSettings::from_config(config.require_discord("run").map_err(|e| e.to_string())?)?;
+    let notifier = Arc::new(DiscordNotifier::new(settings.clone()));
+    let app = Arc::new(App::new(
+        config.stocks.clone(),
+        config.approval.clone(),
+        api,
+        store,
+        notifier.clone(),
+        clock,
+    ));
+    discord::start(token, settings, app, notifier).await
+}
+
+/// `budget-bot run`: the Discord bot until SIGTERM or Ctrl-C, then a clean shutdown
+/// (in-flight work finished, store flushed).
+pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> Result<(), String> {
+    let discord = config.require_discord("run").map_err(|e| e.to_string())?;
+    let token = crate::chat::discord::Token::load(discord, &config.base_dir())?;
+    let store_path = config.storage_path("run").map_err(|e| e.to_string())?;
+    let store = Store::open(&store_path).map_err(|e| e.to_string())?;
+    let mut bot = start_discord(config, &token, api, store, Arc::new(SystemClock)).await?;
+    tracing::info!("budget-bot running; SIGTERM or Ctrl-C stops it");
+    tokio::select! {
+        signal = shutdown_signal() => {
+            signal?;
+            tracing::info!("shutting down: finishing in-flight work");
+            bot.shutdown().await
+        }
+        stopped = bot.wait() => stopped,
+    }
+}
+
+async fn shutdown_signal() -> Result<(), String> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result.map_err(|e| format!("cannot listen for Ctrl-C: {e}")),
+        _ = terminate.recv() => Ok(()),
+    }
+}

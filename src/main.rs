@@ -59,6 +59,8 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Run the Discord bot until SIGTERM or Ctrl-C.
+    Run,
     /// Check or list the audit log.
     Audit {
         #[command(subcommand)]
@@ -127,6 +129,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             init_logs("warn");
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
             budget_bot::bootstrap::run_demo(json, stdin).await
+        }
+        Cmd::Run => {
+            init_logs("info");
+            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
+            let api = client(&config, "run")?;
+            budget_bot::bootstrap::run_discord(&config, api).await
         }
         Cmd::Audit { command } => {
             init_logs("warn");

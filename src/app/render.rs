@@ -86,6 +86,11 @@ pub fn status_line(request: &ChangeRequest) -> String {
 
 /// The approval card's text; `approvers` says who may approve (names or role mentions).
 pub fn card_text(request: &ChangeRequest, approvers: &str) -> String {
+    card_text_with(request, approvers, &time_text(request.expires_at))
+}
+
+/// The card's text with the expiry written by the platform (e.g. a Discord timestamp).
+pub fn card_text_with(request: &ChangeRequest, approvers: &str, expires: &str) -> String {
     let mut lines = vec![
         format!("Budget change request {}", request.id),
         format!("Stock: {}", request.stock_label()),
@@ -106,7 +111,7 @@ pub fn card_text(request: &ChangeRequest, approvers: &str) -> String {
             "Reason: {}",
             request.reason.as_deref().unwrap_or("(none given)")
         ),
-        format!("Expires: {}", time_text(request.expires_at)),
+        format!("Expires: {expires}"),
         format!("May approve: {approvers}"),
     ];
     if !request.approvals.is_empty() {

@@ -2,5 +2,6 @@
 
 pub mod budget;
 pub mod command;
+pub mod custom_id;
 pub mod policy;
 pub mod request;

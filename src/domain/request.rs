@@ -253,7 +253,7 @@ impl ChangeRequest {
             String::new()
         } else {
             format!(
-                " ({sign}{:.1}%)",
+                ", {sign}{:.1}%",
                 (delta.abs() as f64) * 100.0 / self.current as f64
             )
         };

@@ -1,0 +1,572 @@
+//! The Discord bot end to end: the real serenity client against a fake Discord that speaks the
+//! gateway and REST protocols, with the WeChat Pay simulator behind the bot over real HTTP.
+
+mod common;
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use budget_bot::app::SystemClock;
+use budget_bot::bootstrap::start_discord;
+use budget_bot::chat::discord::{RunningBot, Token};
+use budget_bot::config::{ApprovalConfig, Config, DiscordConfig};
+use budget_bot::domain::request::RequestState;
+use budget_bot::sim::Simulator;
+use budget_bot::store::Store;
+use serde_json::{json, Value};
+use support::fake_discord::{
+    FakeConfig, FakeDiscord, FakeMember, ALICE_ID, APPROVALS_CHANNEL_ID, APPROVER_ROLE_ID, BOB_ID,
+    BOT_USER_ID, CAROL_ID, GENERAL_CHANNEL_ID, GUILD_ID, NOTIFICATIONS_CHANNEL_ID,
+    REQUESTER_ROLE_ID,
+};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+struct World {
+    fake: FakeDiscord,
+    sim: Simulator,
+    store: Store,
+    config: Config,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new() -> World {
+        // The bot is a member of its guild; give it the approver role so that a reaction of
+        // its own that was not ignored would show up as an approval.
+        let mut fake_config = FakeConfig::default();
+        fake_config.members.push(FakeMember {
+            user_id: BOT_USER_ID,
+            name: "budget-bot".into(),
+            roles: vec![APPROVER_ROLE_ID],
+        });
+        let fake = FakeDiscord::start(fake_config).await;
+        let sim = common::start_sim().await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let config = Config {
+            wechatpay: None,
+            stocks: common::stock_configs(),
+            storage: None,
+            approval: ApprovalConfig::default(),
+            console: None,
+            discord: Some(DiscordConfig {
+                token_path: None,
+                application_id: fake.config().application_id.to_string(),
+                guild_id: GUILD_ID.to_string(),
+                approvals_channel_id: APPROVALS_CHANNEL_ID.to_string(),
+                notifications_channel_id: NOTIFICATIONS_CHANNEL_ID.to_string(),
+                requester_role_ids: vec![REQUESTER_ROLE_ID.to_string()],
+                approver_role_ids: vec![APPROVER_ROLE_ID.to_string()],
+                api_base_url: Some(fake.base_url()),
+            }),
+            source: "test".into(),
+        };
+        World {
+            fake,
+            sim,
+            store,
+            config,
+            _dir: dir,
+        }
+    }
+
+    /// Starts a bot and waits until it has connected and registered its commands `n` times.
+    async fn start_bot(&self, connection: usize) -> RunningBot {
+        let bot = start_discord(
+            &self.config,
+            &Token::new("fake-token"),
+            Arc::new(common::client(self.sim.base_url())),
+            self.store.clone(),
+            Arc::new(SystemClock),
+        )
+        .await
+        .expect("bot starts");
+        self.fake
+            .wait_until("command registration", WAIT, |f| {
+                f.requests()
+                    .iter()
+                    .filter(|r| {
+                        r.method == "PUT" && r.path.ends_with("/commands") && r.status == 200
+                    })
+                    .count()
+                    >= connection
+            })
+            .await
+            .unwrap();
+        bot
+    }
+
+    fn update_calls(&self) -> usize {
+        self.sim
+            .handle()
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/update-budget"))
+            .count()
+    }
+
+    fn card(&self) -> Value {
+        let cards = self.fake.messages_in(APPROVALS_CHANNEL_ID);
+        assert_eq!(cards.len(), 1, "one card: {cards:?}");
+        cards[0].clone()
+    }
+
+    fn card_id(&self) -> u64 {
+        self.card()["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// The card's description once `pred` holds for it.
+    async fn card_when(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.fake
+            .wait_until(what, WAIT, |f| {
+                f.messages_in(APPROVALS_CHANNEL_ID)
+                    .first()
+                    .and_then(|m| m["embeds"][0]["description"].as_str().map(&pred))
+                    .unwrap_or(false)
+            })
+            .await
+            .unwrap();
+        self.card()["embeds"][0]["description"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Bob requests a new daily limit for stock 123 and the card appears.
+    async fn request_daily(&self, target: i64) -> u64 {
+        let it = self
+            .fake
+            .send_interaction_command(
+                BOB_ID,
+                "budget",
+                "set-daily",
+                vec![
+                    ("stock", json!("123")),
+                    ("limit", json!(target)),
+                    ("reason", json!("weekend push")),
+                ],
+            )
+            .await;
+        self.fake
+            .wait_until("the requester's reply", WAIT, |f| {
+                f.original_response(&it)
+                    .and_then(|m| {
+                        m["content"]
+                            .as_str()
+                            .map(|c| c.contains("Card: https://discord.com/channels/"))
+                    })
+                    .unwrap_or(false)
+            })
+            .await
+            .unwrap();
+        assert_eq!(self.fake.ack_type(&it), Some(5));
+        let callback = self
+            .fake
+            .requests()
+            .into_iter()
+            .find(|r| r.is_callback_for(&it))
+            .unwrap();
+        assert_eq!(
+            callback.body["data"]["flags"], 64,
+            "the requester's reply is ephemeral"
+        );
+        self.fake
+            .wait_until("the card's reactions", WAIT, |f| {
+                f.messages_in(APPROVALS_CHANNEL_ID)
+                    .first()
+                    .map(|m| m["id"].as_str().unwrap().parse::<u64>().unwrap())
+                    .map(|id| f.reactions_on(id).len() == 2)
+                    .unwrap_or(false)
+            })
+            .await
+            .unwrap();
+        self.card_id()
+    }
+
+    fn request_state(&self) -> RequestState {
+        let all = self.store.all().unwrap();
+        assert_eq!(all.len(), 1);
+        all[0].state
+    }
+}
+
+fn custom_id(card: &Value, label: &str) -> String {
+    card["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["label"] == label)
+        .unwrap()["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn registers_commands_with_intents_and_answers_show() {
+    let w = World::new().await;
+    let bot = w.start_bot(1).await;
+    assert_eq!(w.fake.identified_intents(), Some(1 | (1 << 10)));
+    let commands = w.fake.registered_commands();
+    assert_eq!(commands.len(), 1);
+    let budget = &commands[0];
+    assert_eq!(budget["name"], "budget");
+    let subs: Vec<&str> = budget["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subs,
+        [
+            "show",
+            "set-daily",
+            "set-total",
+            "pending",
+            "cancel",
+            "history"
+        ]
+    );
+    let set_daily = &budget["options"][1]["options"];
+    assert_eq!(set_daily[0]["name"], "stock");
+    assert_eq!(set_daily[0]["autocomplete"], true);
+    assert_eq!(set_daily[1]["name"], "limit");
+    assert_eq!(set_daily[1]["type"], 4);
+    assert_eq!(set_daily[1]["max_value"], 100_000_000);
+
+    let it = w
+        .fake
+        .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("123"))])
+        .await;
+    w.fake
+        .wait_until("the show embed", WAIT, |f| {
+            f.original_response(&it)
+                .is_some_and(|m| m["embeds"].as_array().is_some_and(|e| !e.is_empty()))
+        })
+        .await
+        .unwrap();
+    assert_eq!(w.fake.ack_type(&it), Some(5));
+    let callback = w
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.is_callback_for(&it))
+        .unwrap();
+    assert!(
+        callback.body["data"]["flags"].is_null(),
+        "show answers in the channel"
+    );
+    let embed = &w.fake.original_response(&it).unwrap()["embeds"][0];
+    assert_eq!(embed["title"], "Spring sale (123)");
+    let fields = embed["fields"].to_string();
+    assert!(
+        fields.contains("100,000") && fields.contains("9,690"),
+        "{fields}"
+    );
+
+    // Autocomplete offers the allow-list.
+    let it = w
+        .fake
+        .send_autocomplete(CAROL_ID, "budget", "show", "stock", "spr")
+        .await;
+    w.fake
+        .wait_for_request(|r| r.is_callback_for(&it), WAIT)
+        .await
+        .unwrap();
+    let callback = w
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.is_callback_for(&it))
+        .unwrap();
+    assert_eq!(callback.body["type"], 8);
+    assert_eq!(callback.body["data"]["choices"][0]["value"], "123");
+
+    // An unknown stock is refused privately, at once.
+    let it = w
+        .fake
+        .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("999"))])
+        .await;
+    w.fake
+        .wait_for_request(|r| r.is_callback_for(&it), WAIT)
+        .await
+        .unwrap();
+    let callback = w
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.is_callback_for(&it))
+        .unwrap();
+    assert_eq!(callback.body["type"], 4);
+    assert_eq!(callback.body["data"]["flags"], 64);
+    assert!(callback.body["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("allow-list"));
+    bot.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn card_with_buttons_and_reactions_then_button_approval_applies_once() {
+    let w = World::new().await;
+    let bot = w.start_bot(1).await;
+    let card_id = w.request_daily(20_000).await;
+    let card = w.card();
+    let description = card["embeds"][0]["description"].as_str().unwrap();
+    for needle in [
+        "Spring sale (123)",
+        "10,000 → 20,000 (+10,000, +100.0%)",
+        "310 today, 4,200 in total",
+        &format!("Requested by: <@{BOB_ID}>"),
+        "Reason: weekend push",
+        &format!("May approve: <@&{APPROVER_ROLE_ID}>"),
+        "Expires: <t:",
+    ] {
+        assert!(
+            description.contains(needle),
+            "card lacks {needle}: {description}"
+        );
+    }
+    let approve = custom_id(&card, "Approve");
+    assert!(approve.starts_with("bgt:v1:") && approve.len() <= 100);
+    let reactions = w.fake.reactions_on(card_id);
+    assert_eq!(reactions[0], ("✅".to_string(), vec![BOT_USER_ID]));
+    assert_eq!(reactions[1], ("❌".to_string(), vec![BOT_USER_ID]));
+    assert_eq!(
+        w.fake.messages_in(NOTIFICATIONS_CHANNEL_ID).len(),
+        1,
+        "request announced"
+    );
+    assert_eq!(w.update_calls(), 0);
+
+    let it = w
+        .fake
+        .send_component_click(ALICE_ID, card_id, &approve)
+        .await;
+    let description = w
+        .card_when("the applied card", |d| d.contains("Status: Applied"))
+        .await;
+    assert!(description.contains(&format!("Approved by: <@{ALICE_ID}>")));
+    assert_eq!(w.update_calls(), 1);
+    assert_eq!(w.request_state(), RequestState::Applied);
+    let buttons = &w.card()["components"][0]["components"];
+    assert_eq!(buttons[0]["disabled"], true);
+    assert_eq!(buttons[1]["disabled"], true);
+    w.fake
+        .wait_until("the clicker's answer", WAIT, |f| {
+            f.original_response(&it)
+                .and_then(|m| m["content"].as_str().map(|c| c.contains("Applied")))
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap();
+    let notices = w.fake.messages_in(NOTIFICATIONS_CHANNEL_ID);
+    let applied = notices.last().unwrap()["embeds"][0].clone();
+    assert_eq!(applied["title"], "Applied: Spring sale (123)");
+    let fields = applied["fields"].to_string();
+    assert!(
+        fields.contains("20,000") && fields.contains("SENDING"),
+        "{fields}"
+    );
+    bot.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn reaction_from_an_approver_applies_once() {
+    let w = World::new().await;
+    let bot = w.start_bot(1).await;
+    let card_id = w.request_daily(15_000).await;
+    w.fake
+        .send_reaction_add(ALICE_ID, APPROVALS_CHANNEL_ID, card_id, "✅")
+        .await;
+    w.card_when("the applied card", |d| d.contains("Status: Applied"))
+        .await;
+    assert_eq!(w.update_calls(), 1);
+    assert_eq!(
+        w.sim
+            .handle()
+            .stock("200000001", "123")
+            .unwrap()
+            .max_count_per_day(),
+        Some(15_000)
+    );
+    bot.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn refusals_change_nothing() {
+    let w = World::new().await;
+    let bot = w.start_bot(1).await;
+    let card_id = w.request_daily(20_000).await;
+    let approve = custom_id(&w.card(), "Approve");
+
+    // The requester, even holding the approver role, cannot approve their own request.
+    w.fake
+        .set_member_roles(BOB_ID, vec![REQUESTER_ROLE_ID, APPROVER_ROLE_ID]);
+    let it = w.fake.send_component_click(BOB_ID, card_id, &approve).await;
+    w.fake
+        .wait_until("self-approval refusal", WAIT, |f| {
+            f.original_response(&it)
+                .and_then(|m| m["content"].as_str().map(|c| c.contains("someone else")))
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap();
+    let callback = w
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.is_callback_for(&it))
+        .unwrap();
+    assert_eq!(callback.body["data"]["flags"], 64, "refusals are ephemeral");
+
+    // A member without the approver role: the click is refused privately...
+    let it = w
+        .fake
+        .send_component_click(CAROL_ID, card_id, &approve)
+        .await;
+    w.fake
+        .wait_until("missing-role refusal", WAIT, |f| {
+            f.original_response(&it)
+                .and_then(|m| m["content"].as_str().map(|c| c.contains("approver role")))
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap();
+    // ...and the reaction is removed with the reason sent by DM.
+    w.fake
+        .send_reaction_add(CAROL_ID, APPROVALS_CHANNEL_ID, card_id, "✅")
+        .await;
+    w.fake
+        .wait_for_request(
+            |r| r.method == "DELETE" && r.path.ends_with(&format!("/reactions/✅/{CAROL_ID}")),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    w.fake
+        .wait_until("a DM with the reason", WAIT, |f| {
+            f.dm_channel_of(CAROL_ID)
+                .map(|c| {
+                    f.messages_in(c).iter().any(|m| {
+                        m["content"]
+                            .as_str()
+                            .unwrap_or("")
+                            .contains("approver role")
+                    })
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap();
+
+    // An approver's reaction on another message, and the bot's own reaction on the card, are
+    // ignored. A later command is answered, proving the bot is alive and those were handled.
+    let other = w
+        .fake
+        .send_interaction_command(ALICE_ID, "budget", "pending", vec![])
+        .await;
+    w.fake
+        .wait_until("pending list", WAIT, |f| {
+            f.original_response(&other)
+                .and_then(|m| m["content"].as_str().map(|c| c.contains("1 pending")))
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap();
+    let other_message = w.fake.original_response(&other).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap();
+    w.fake
+        .send_reaction_add(ALICE_ID, GENERAL_CHANNEL_ID, other_message, "✅")
+        .await;
+    w.fake
+        .send_reaction_add(BOT_USER_ID, APPROVALS_CHANNEL_ID, card_id, "✅")
+        .await;
+    let sentinel = w
+        .fake
+        .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("123"))])
+        .await;
+    w.fake
+        .wait_until("sentinel reply", WAIT, |f| {
+            f.original_response(&sentinel)
+                .is_some_and(|m| m["embeds"].as_array().is_some_and(|e| !e.is_empty()))
+        })
+        .await
+        .unwrap();
+
+    // Shutdown waits for in-flight handlers, so anything those events started has finished.
+    bot.shutdown().await.unwrap();
+    assert_eq!(w.update_calls(), 0);
+    assert_eq!(w.request_state(), RequestState::Pending);
+    let description = w.card()["embeds"][0]["description"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(description.contains("Pending: 0 of 1"), "{description}");
+}
+
+#[tokio::test]
+async fn slow_wechat_pay_still_gets_the_interaction_answered_in_time() {
+    let w = World::new().await;
+    let bot = w.start_bot(1).await;
+    w.sim.handle().set_latency(Duration::from_secs(4));
+    let sent = Instant::now();
+    let it = w
+        .fake
+        .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("123"))])
+        .await;
+    let ack = w
+        .fake
+        .wait_for_request(|r| r.is_callback_for(&it), WAIT)
+        .await
+        .unwrap();
+    assert!(
+        ack.at.duration_since(sent) < Duration::from_secs(3),
+        "deferred in time"
+    );
+    assert_eq!(
+        ack.status, 204,
+        "the fake accepted the ack within its 3 s deadline"
+    );
+    let edit = w
+        .fake
+        .wait_for_request(|r| r.is_webhook_for(&it) && r.method == "PATCH", WAIT)
+        .await
+        .unwrap();
+    assert!(
+        edit.at.duration_since(sent) >= Duration::from_secs(4),
+        "the answer came after the slow API call"
+    );
+    assert!(ack.at < edit.at);
+    assert_eq!(edit.status, 200);
+    bot.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn buttons_keep_working_after_a_restart() {
+    let w = World::new().await;
+    let bot = w.start_bot(1).await;
+    let card_id = w.request_daily(20_000).await;
+    let approve = custom_id(&w.card(), "Approve");
+    bot.shutdown().await.unwrap();
+    w.fake
+        .wait_until("the old session to close", WAIT, |f| f.live_sessions() == 0)
+        .await
+        .unwrap();
+
+    let bot = w.start_bot(2).await;
+    w.fake
+        .send_component_click(ALICE_ID, card_id, &approve)
+        .await;
+    w.card_when("the applied card", |d| d.contains("Status: Applied"))
+        .await;
+    assert_eq!(w.update_calls(), 1);
+    assert_eq!(w.request_state(), RequestState::Applied);
+    bot.shutdown().await.unwrap();
+}
