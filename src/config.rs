@@ -141,9 +141,12 @@ impl StockConfig {
     pub fn key(&self) -> crate::wechatpay::StockKey {
         crate::wechatpay::StockKey::new(&self.product_coupon_id, &self.stock_id)
     }
-    /// The name when configured, else the id.
-    pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or(&self.stock_id)
+    /// `Spring sale (123)` when a name is configured, else `123`.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{name} ({})", self.stock_id),
+            None => self.stock_id.clone(),
+        }
     }
 }
 

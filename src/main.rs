@@ -179,11 +179,7 @@ async fn show(config: &Config, token: &str, json: bool) -> Result<(), String> {
     let text = if json {
         serde_json::to_string_pretty(&response.value).expect("StockEntity serializes")
     } else {
-        let label = match &stock.name {
-            Some(name) => format!("{name} ({})", stock.stock_id),
-            None => stock.stock_id.clone(),
-        };
-        render::stock_text(&label, &response.value)
+        render::stock_text(&stock.label(), &response.value)
     };
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{text}").map_err(|e| format!("cannot write output: {e}"))

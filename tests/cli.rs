@@ -252,3 +252,39 @@ fn tamper_audit_entry_3() {
         .unwrap();
     store.flush().unwrap();
 }
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.base_url(), "");
+    let (status, _, stderr) = run_bin(
+        &["--config", config.to_str().unwrap(), "console"],
+        "alice: /budget set-daily 123 20000\nbob: react ✅ last\n",
+        &[("RUST_LOG", "trace")],
+    )
+    .await;
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("WeChat Pay call"),
+        "trace logs were written: {stderr}"
+    );
+    let key = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/keys/brand_apiclient_key.pem"),
+    )
+    .unwrap();
+    for line in key.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!stderr.contains(line), "private key material in logs");
+    }
+    for secret in [
+        "PRIVATE KEY",
+        "signature=\"",
+        "WECHATPAY-BRAND-SHA256-RSA2048 brand_id",
+    ] {
+        assert!(!stderr.contains(secret), "{secret} in logs");
+    }
+    // The Request-ID of every call is logged.
+    let logged_ids = stderr.matches("request_id=").count();
+    assert_eq!(logged_ids, 3, "GET, GET, POST each logged with its Request-ID: {stderr}");
+}

@@ -201,12 +201,12 @@ impl App {
             Ok(response) => Reply {
                 ephemeral: false,
                 body: ReplyBody::Stock {
-                    label: label(stock),
+                    label: stock.label(),
                     stock: Box::new(response.value),
                 },
             },
             Err(e) => Reply::private(api_failure_text(
-                &format!("Could not read stock {}", label(stock)),
+                &format!("Could not read stock {}", stock.label()),
                 &e,
             )),
         }
@@ -232,7 +232,7 @@ impl App {
             Ok(response) => response.value,
             Err(e) => {
                 return Ok(Reply::private(api_failure_text(
-                    &format!("Could not read stock {} to check the change", label(stock)),
+                    &format!("Could not read stock {} to check the change", stock.label()),
                     &e,
                 )))
             }
@@ -489,7 +489,7 @@ impl App {
         Ok(Reply {
             ephemeral: false,
             body: ReplyBody::History {
-                stock: label(stock),
+                stock: stock.label(),
                 entries,
             },
         })
@@ -790,13 +790,6 @@ fn request_reply(request: ChangeRequest, text: String) -> Reply {
             request: Box::new(request),
             text,
         },
-    }
-}
-
-fn label(stock: &StockConfig) -> String {
-    match &stock.name {
-        Some(name) => format!("{name} ({})", stock.stock_id),
-        None => stock.stock_id.clone(),
     }
 }
 

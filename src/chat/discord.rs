@@ -320,13 +320,7 @@ pub fn stock_choices<'a>(stocks: &'a [StockConfig], typed: &str) -> Vec<(String,
                     .is_some_and(|n| n.to_lowercase().contains(&typed))
         })
         .take(25)
-        .map(|s| {
-            let label = match &s.name {
-                Some(name) => format!("{name} ({})", s.stock_id),
-                None => s.stock_id.clone(),
-            };
-            (label, s.stock_id.as_str())
-        })
+        .map(|s| (s.label(), s.stock_id.as_str()))
         .collect()
 }
 
@@ -890,4 +884,152 @@ pub async fn start(
         in_flight,
         app,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> DiscordSettings {
+        DiscordSettings::from_config(&DiscordConfig {
+            token_path: None,
+            application_id: "10".into(),
+            guild_id: "11".into(),
+            approvals_channel_id: "12".into(),
+            notifications_channel_id: "13".into(),
+            requester_role_ids: vec!["20".into()],
+            approver_role_ids: vec!["21".into(), "22".into()],
+            api_base_url: None,
+        })
+        .unwrap()
+    }
+
+    fn option(name: &str, value: CommandDataOptionValue) -> CommandDataOption {
+        serde_json::from_value(serde_json::json!({"name": name, "type": 3, "value": ""}))
+            .map(|mut o: CommandDataOption| {
+                o.value = value;
+                o
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn capabilities_come_from_the_events_roles() {
+        let s = settings();
+        let both = s.actor(UserId::new(5), &[RoleId::new(20), RoleId::new(22)]);
+        assert!(both.can(Capability::Requester) && both.can(Capability::Approver));
+        assert_eq!(both.id, "discord:5");
+        assert_eq!(both.display, "<@5>");
+        let none = s.actor(UserId::new(6), &[RoleId::new(99)]);
+        assert!(none.capabilities.is_empty());
+        assert_eq!(s.approver_mentions(), "<@&21> <@&22>");
+    }
+
+    #[test]
+    fn bad_ids_in_config_say_how_to_get_them() {
+        let mut config = DiscordConfig {
+            token_path: None,
+            application_id: "10".into(),
+            guild_id: "my-server".into(),
+            approvals_channel_id: "12".into(),
+            notifications_channel_id: "13".into(),
+            requester_role_ids: vec![],
+            approver_role_ids: vec!["21".into()],
+            api_base_url: None,
+        };
+        let err = DiscordSettings::from_config(&config).unwrap_err();
+        assert!(err.contains("guild_id") && err.contains("Copy ID"), "{err}");
+        config.guild_id = "11".into();
+        config.approver_role_ids.clear();
+        assert!(DiscordSettings::from_config(&config)
+            .unwrap_err()
+            .contains("nobody could approve"));
+    }
+
+    #[test]
+    fn typed_options_become_domain_commands() {
+        let sub = |name: &str, args: Vec<CommandDataOption>| {
+            vec![option(name, CommandDataOptionValue::SubCommand(args))]
+        };
+        let stock = option("stock", CommandDataOptionValue::String("123".into()));
+        let limit = option("limit", CommandDataOptionValue::Integer(20_000));
+        let reason = option("reason", CommandDataOptionValue::String("push".into()));
+        assert_eq!(
+            command_from_options(&sub(
+                "set-daily",
+                vec![stock.clone(), limit.clone(), reason]
+            )),
+            Ok(Command::SetLimit {
+                mode: UpdateMode::MaxCountPerDay,
+                stock: "123".into(),
+                limit: 20_000,
+                reason: Some("push".into())
+            })
+        );
+        assert_eq!(
+            command_from_options(&sub("set-total", vec![stock.clone(), limit])),
+            Ok(Command::SetLimit {
+                mode: UpdateMode::MaxCount,
+                stock: "123".into(),
+                limit: 20_000,
+                reason: None
+            })
+        );
+        assert_eq!(
+            command_from_options(&sub("history", vec![stock.clone()])),
+            Ok(Command::History {
+                stock: "123".into(),
+                count: DEFAULT_HISTORY_COUNT
+            })
+        );
+        assert!(command_from_options(&sub("set-daily", vec![stock]))
+            .unwrap_err()
+            .contains("limit"));
+        assert!(command_from_options(&[]).is_err());
+    }
+
+    #[test]
+    fn autocomplete_matches_ids_and_names() {
+        let stocks = vec![
+            StockConfig {
+                stock_id: "123".into(),
+                product_coupon_id: "1".into(),
+                name: Some("Spring sale".into()),
+            },
+            StockConfig {
+                stock_id: "456".into(),
+                product_coupon_id: "1".into(),
+                name: None,
+            },
+        ];
+        assert_eq!(
+            stock_choices(&stocks, "SPR"),
+            vec![("Spring sale (123)".to_string(), "123")]
+        );
+        assert_eq!(
+            stock_choices(&stocks, "45"),
+            vec![("456".to_string(), "456")]
+        );
+        assert_eq!(stock_choices(&stocks, "").len(), 2);
+    }
+
+    #[test]
+    fn token_never_prints() {
+        let token = Token::new("secret-token-value");
+        assert!(!format!("{token:?}").contains("secret"));
+        let config = DiscordConfig {
+            token_path: Some("missing-token-file".into()),
+            application_id: "10".into(),
+            guild_id: "11".into(),
+            approvals_channel_id: "12".into(),
+            notifications_channel_id: "13".into(),
+            requester_role_ids: vec![],
+            approver_role_ids: vec!["21".into()],
+            api_base_url: None,
+        };
+        if std::env::var(TOKEN_ENV).is_err() {
+            let err = Token::load(&config, Path::new("/nonexistent")).unwrap_err();
+            assert!(err.contains("missing-token-file"), "{err}");
+        }
+    }
 }
