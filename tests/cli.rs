@@ -286,5 +286,8 @@ async fn secrets_never_reach_the_logs() {
     }
     // The Request-ID of every call is logged.
     let logged_ids = stderr.matches("request_id=").count();
-    assert_eq!(logged_ids, 3, "GET, GET, POST each logged with its Request-ID: {stderr}");
+    assert_eq!(
+        logged_ids, 3,
+        "GET, GET, POST each logged with its Request-ID: {stderr}"
+    );
 }

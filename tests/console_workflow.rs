@@ -435,3 +435,49 @@ async fn simultaneous_approvals_submit_once_every_time() {
     }
     assert_eq!(h.sim_handle.applied_count(), 25);
 }
+
+#[tokio::test]
+async fn unconfirmed_outcome_stays_submitting_and_is_retried_with_the_same_number() {
+    let h = harness().await;
+    let id = request_daily(&h, "20000").await;
+    // Both sends fail with 500s, and so does the re-read that would reconcile them; the
+    // re-read before sending (the first GET) goes through.
+    for _ in 0..8 {
+        h.sim_handle
+            .push_fault(FaultMatch::UpdateBudget, Fault::Status500);
+    }
+    h.sim_handle
+        .push_fault(FaultMatch::GetStock, Fault::Delay(Duration::ZERO));
+    for _ in 0..4 {
+        h.sim_handle
+            .push_fault(FaultMatch::GetStock, Fault::Status500);
+    }
+    let events = h.line("bob: react ✅ last").await;
+    assert!(
+        of(&events, "notify").iter().any(|n| n["text"]
+            .as_str()
+            .unwrap()
+            .contains("will retry with the same request number")),
+        "{events:?}"
+    );
+    assert_eq!(
+        h.store.get(&id).unwrap().unwrap().state,
+        RequestState::Submitting
+    );
+    assert_eq!(h.sim_handle.applied_count(), 0);
+
+    // The next line retries it: same number, same body, applied once.
+    let events = h.line("dave: /budget pending").await;
+    assert_eq!(
+        of(&events, "card_update").last().unwrap()["state"],
+        "Applied"
+    );
+    assert_eq!(
+        h.store.get(&id).unwrap().unwrap().state,
+        RequestState::Applied
+    );
+    assert_eq!(h.sim_handle.applied_count(), 1);
+    let calls = h.update_calls();
+    assert_eq!(calls.len(), 9);
+    assert!(calls.iter().all(|c| c.body == calls[0].body));
+}

@@ -570,3 +570,75 @@ async fn buttons_keep_working_after_a_restart() {
     assert_eq!(w.request_state(), RequestState::Applied);
     bot.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn run_uses_the_env_token_and_stops_cleanly_on_sigterm() {
+    let fake = FakeDiscord::start(FakeConfig::default()).await;
+    let sim = common::start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let discord = format!(
+        "\n[discord]\napplication_id = \"{}\"\nguild_id = \"{GUILD_ID}\"\n\
+         approvals_channel_id = \"{APPROVALS_CHANNEL_ID}\"\n\
+         notifications_channel_id = \"{NOTIFICATIONS_CHANNEL_ID}\"\n\
+         requester_role_ids = [\"{REQUESTER_ROLE_ID}\"]\napprover_role_ids = [\"{APPROVER_ROLE_ID}\"]\n\
+         api_base_url = \"{}\"\n",
+        fake.config().application_id,
+        fake.base_url()
+    );
+    let config = common::write_config(dir.path(), &sim.base_url(), &discord);
+    let token = "fake-token-do-not-log";
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_budget-bot"))
+        .args(["--config", config.to_str().unwrap(), "run"])
+        .env("DISCORD_TOKEN", token)
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    fake.wait_until("command registration", WAIT, |f| {
+        f.requests()
+            .iter()
+            .any(|r| r.method == "PUT" && r.path.ends_with("/commands") && r.status == 200)
+    })
+    .await
+    .unwrap();
+    let put = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+        .unwrap();
+    assert_eq!(
+        put.authorization.as_deref(),
+        Some(format!("Bot {token}").as_str())
+    );
+
+    // A request works through the binary too.
+    let it = fake
+        .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("123"))])
+        .await;
+    fake.wait_until("the show embed", WAIT, |f| {
+        f.original_response(&it)
+            .is_some_and(|m| m["embeds"].as_array().is_some_and(|e| !e.is_empty()))
+    })
+    .await
+    .unwrap();
+
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("the bot stops after SIGTERM")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "clean exit: {stderr}");
+    assert!(stderr.contains("shutting down"), "{stderr}");
+    assert!(!stderr.contains(token), "the token never reaches the logs");
+    // The store was released and flushed: it opens and holds no half-done work.
+    let store = Store::open(&dir.path().join("store.sled")).unwrap();
+    assert!(store.all().unwrap().is_empty());
+}

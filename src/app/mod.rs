@@ -109,6 +109,23 @@ pub struct App {
     store: Store,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
+    /// Requests this process is applying right now: no second in-process attempt may start.
+    applying: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// Marks a request as being applied until dropped.
+struct Applying<'a> {
+    set: &'a std::sync::Mutex<std::collections::HashSet<String>>,
+    id: String,
+}
+
+impl Drop for Applying<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+    }
 }
 
 fn api_failure_text(action: &str, e: &ApiError) -> String {
@@ -131,7 +148,17 @@ impl App {
             store,
             notifier,
             clock,
+            applying: Default::default(),
         }
+    }
+
+    /// Claims `id` for applying in this process; `None` if it is already being applied.
+    fn begin_applying(&self, id: &str) -> Option<Applying<'_>> {
+        let mut set = self.applying.lock().unwrap_or_else(|p| p.into_inner());
+        set.insert(id.to_string()).then(|| Applying {
+            set: &self.applying,
+            id: id.to_string(),
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -525,22 +552,38 @@ impl App {
         Ok(true)
     }
 
-    /// On start: resume requests left Approved or Submitting (with their stored request
-    /// number), and post cards that were never posted. Returns the ids resumed.
+    /// On start: post cards that were never posted, then resume requests left Approved or
+    /// Submitting (with their stored request number). Returns the ids resumed.
     pub async fn recover(&self) -> Result<Vec<String>, AppError> {
-        let mut resumed = Vec::new();
         for request in self.store.in_state(&[RequestState::Pending])? {
             if request.card.is_none() {
                 self.attach_card(request).await?;
             }
         }
+        self.retry_unresolved().await
+    }
+
+    /// Resumes requests left Approved or Submitting that this process is not applying right
+    /// now: after a restart, or when an earlier outcome could not be confirmed. Run
+    /// periodically by the adapters.
+    pub async fn retry_unresolved(&self) -> Result<Vec<String>, AppError> {
+        let mut resumed = Vec::new();
         for request in self
             .store
             .in_state(&[RequestState::Approved, RequestState::Submitting])?
         {
-            tracing::info!(request = %request.id, state = %request.state, "resuming request");
-            self.apply(request.id.as_str(), true).await?;
-            resumed.push(request.id.to_string());
+            let id = request.id.to_string();
+            if self
+                .applying
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&id)
+            {
+                continue;
+            }
+            tracing::info!(request = %id, state = %request.state, "resuming request");
+            self.apply(&id, true).await?;
+            resumed.push(id);
         }
         Ok(resumed)
     }
@@ -549,6 +592,9 @@ impl App {
     /// with the stored request number, record the outcome. `resumed` is true after a restart,
     /// when an earlier attempt may already have been applied.
     async fn apply(&self, id: &str, resumed: bool) -> Result<Option<ChangeRequest>, AppError> {
+        let Some(_applying) = self.begin_applying(id) else {
+            return Ok(self.store.get(id)?);
+        };
         let now = self.clock.now();
         let claimed = self.store.update(id, |current| match current.state {
             RequestState::Approved => {

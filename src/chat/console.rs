@@ -211,6 +211,9 @@ impl Console {
         if let Err(e) = self.app.expire_due().await {
             self.out.emit(Event::new("error", None, e.to_string()));
         }
+        if let Err(e) = self.app.retry_unresolved().await {
+            self.out.emit(Event::new("error", None, e.to_string()));
+        }
         self.handle_input(line).await;
         self.out.emit(Event::new("done", None, line));
     }

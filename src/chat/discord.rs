@@ -32,7 +32,7 @@ use crate::wechatpay::model::{UpdateMode, MAX_BUDGET_VALUE};
 pub const INTENTS: GatewayIntents =
     GatewayIntents::GUILDS.union(GatewayIntents::GUILD_MESSAGE_REACTIONS);
 
-/// How often pending requests are checked for expiry.
+/// How often pending requests are checked for expiry, and unconfirmed ones retried.
 pub const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Env var holding the bot token.
@@ -874,6 +874,9 @@ pub async fn start(
             }
             if let Err(e) = sweep_app.expire_due().await {
                 tracing::error!(error = %e, "expiry sweep failed");
+            }
+            if let Err(e) = sweep_app.retry_unresolved().await {
+                tracing::error!(error = %e, "retrying unresolved requests failed");
             }
         }
     });
