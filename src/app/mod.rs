@@ -629,9 +629,9 @@ impl App {
                     .map(Some)
             }
         };
-        let live_value = live_value(&live, request.mode);
-        let already_ours = resumed && live_value == Some(request.target);
-        if live_value != Some(request.current) && !already_ours {
+        let seen = live_value(&live, request.mode);
+        let already_ours = resumed && seen == Some(request.target);
+        if seen != Some(request.current) && !already_ours {
             return self
                 .finish(
                     &request,
@@ -640,7 +640,7 @@ impl App {
                     Some(StockSummary::of(&live)),
                     format!(
                         "the live value is now {} but {} was approved; nothing was sent. Make a new request.",
-                        crate::app::render::limit_text(live_value),
+                        crate::app::render::limit_text(seen),
                         group(request.current)
                     ),
                 )
@@ -660,7 +660,7 @@ impl App {
                 let detail = format!(
                     "{} is now {}",
                     request.mode.field_name(),
-                    render::limit_text(live_value_of(&response.value, request.mode))
+                    render::limit_text(live_value(&response.value, request.mode))
                 );
                 self.finish(
                     &request,
@@ -673,6 +673,9 @@ impl App {
                 .map(Some)
             }
             Err(e) if e.is_outcome_unknown() => self.reconcile(&request, e).await,
+            // After a restart the stock already showed the target: an API that refuses the
+            // resend (instead of replaying it) still means our change is in place.
+            Err(e) if already_ours => self.reconcile(&request, e).await,
             Err(e) => self
                 .finish(
                     &request,
@@ -823,10 +826,6 @@ impl App {
             tracing::error!(request = %request.id, error = %e, "could not post notification");
         }
     }
-}
-
-fn live_value_of(stock: &StockEntity, mode: UpdateMode) -> Option<i64> {
-    live_value(stock, mode)
 }
 
 fn request_reply(request: ChangeRequest, text: String) -> Reply {

@@ -1,0 +1,191 @@
+//! Narrow "called exactly this often" checks of the apply path with mockall's `MockCouponApi`.
+//! Everything else is tested against the simulator over real HTTP.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use budget_bot::app::{App, ManualClock, Notice, Notifier, NotifyError};
+use budget_bot::config::{ApprovalConfig, StockConfig};
+use budget_bot::domain::request::{
+    ActorRef, CardRef, ChangeRequest, RequestId, RequestState, SentCounts,
+};
+use budget_bot::store::{AuditNote, Store};
+use budget_bot::wechatpay::{
+    ApiError, ApiResponse, MockCouponApi, OutRequestNo, StockEntity, UpdateMode,
+};
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+#[async_trait]
+impl Notifier for Recorder {
+    async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
+        Ok(CardRef {
+            channel_id: "c".into(),
+            message_id: format!("m-{}", request.id),
+        })
+    }
+    async fn update_card(&self, request: &ChangeRequest) -> Result<(), NotifyError> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("card {}", request.state));
+        Ok(())
+    }
+    async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
+        self.0.lock().unwrap().push(notice.text.clone());
+        Ok(())
+    }
+}
+
+fn stock(daily: i64) -> StockEntity {
+    serde_json::from_value(serde_json::json!({
+        "stock_id": "123", "product_coupon_id": "200000001", "state": "SENDING",
+        "stock_send_rule": {"max_count": 100000, "max_count_per_day": daily, "max_count_per_user": 1},
+        "sent_count_info": {"total_count": 10, "today_count": 1}
+    }))
+    .unwrap()
+}
+
+fn ok(value: StockEntity) -> Result<ApiResponse<StockEntity>, ApiError> {
+    Ok(ApiResponse {
+        value,
+        request_id: Some("RID-0".into()),
+    })
+}
+
+/// A request left in `state` by an earlier process, as recovery finds it.
+fn stored(store: &Store, state: RequestState) -> ChangeRequest {
+    let request = ChangeRequest {
+        id: RequestId::generate(),
+        stock_id: "123".into(),
+        product_coupon_id: "200000001".into(),
+        stock_name: None,
+        mode: UpdateMode::MaxCountPerDay,
+        current: 100,
+        target: 200,
+        sent: SentCounts {
+            today: 1,
+            total: 10,
+        },
+        requester: ActorRef {
+            id: "console:alice".into(),
+            display: "alice".into(),
+        },
+        reason: None,
+        created_at: 1000,
+        expires_at: 4600,
+        out_request_no: OutRequestNo::new("bb-1000-test0001").unwrap(),
+        state,
+        approvals: vec![],
+        required_approvals: 1,
+        decided_by: None,
+        decided_at: None,
+        outcome_detail: None,
+        api_request_id: None,
+        result: None,
+        card: Some(CardRef {
+            channel_id: "c".into(),
+            message_id: "m".into(),
+        }),
+    };
+    store
+        .create(&request, AuditNote::new(1000, "requested", None))
+        .unwrap();
+    request
+}
+
+fn app(api: MockCouponApi, store: Store) -> App {
+    App::new(
+        vec![StockConfig {
+            stock_id: "123".into(),
+            product_coupon_id: "200000001".into(),
+            name: None,
+        }],
+        ApprovalConfig::default(),
+        Arc::new(api),
+        store,
+        Arc::new(Recorder::default()),
+        Arc::new(ManualClock::new(2000)),
+    )
+}
+
+#[tokio::test]
+async fn stale_value_on_resume_never_calls_update_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let request = stored(&store, RequestState::Approved);
+    let mut api = MockCouponApi::new();
+    api.expect_get_stock()
+        .times(1)
+        .returning(|_| ok(stock(150)));
+    api.expect_update_budget().times(0);
+    let resumed = app(api, store.clone()).recover().await.unwrap();
+    assert_eq!(resumed, vec![request.id.to_string()]);
+    assert_eq!(
+        store.get(request.id.as_str()).unwrap().unwrap().state,
+        RequestState::Stale
+    );
+}
+
+#[tokio::test]
+async fn resumed_request_already_applied_is_confirmed_even_if_the_resend_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let request = stored(&store, RequestState::Submitting);
+    let mut api = MockCouponApi::new();
+    // The stock already shows the target: the earlier process's send went through.
+    api.expect_get_stock()
+        .times(2)
+        .returning(|_| ok(stock(200)));
+    let expected_body = request.update_request().body().to_vec();
+    api.expect_update_budget()
+        .times(1)
+        .withf(move |_, update| update.body() == expected_body.as_slice())
+        .returning(|_, _| {
+            Err(ApiError::Api {
+                status: 400,
+                code: "INVALID_REQUEST".into(),
+                message: "current_max_count_per_day mismatch".into(),
+                detail: None,
+                request_id: Some("RID-268435461".into()),
+            })
+        });
+    app(api, store.clone()).recover().await.unwrap();
+    let after = store.get(request.id.as_str()).unwrap().unwrap();
+    assert_eq!(after.state, RequestState::Applied);
+    assert!(after
+        .outcome_detail
+        .unwrap()
+        .contains("confirmed by re-reading"));
+}
+
+#[tokio::test]
+async fn a_fresh_approval_whose_value_moved_to_the_target_is_stale_not_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let request = stored(&store, RequestState::Pending);
+    let mut api = MockCouponApi::new();
+    api.expect_get_stock()
+        .times(1)
+        .returning(|_| ok(stock(200)));
+    api.expect_update_budget().times(0);
+    let app = app(api, store.clone());
+    let bob = budget_bot::domain::request::Actor::new(
+        "console:bob",
+        "bob",
+        &[budget_bot::config::Capability::Approver],
+    );
+    app.decide(
+        &bob,
+        request.id.as_str(),
+        budget_bot::domain::policy::Decision::Approve,
+        budget_bot::domain::request::Via::Button,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        store.get(request.id.as_str()).unwrap().unwrap().state,
+        RequestState::Stale
+    );
+}
