@@ -169,9 +169,16 @@ async fn audit_verify_detects_a_tampered_entry() {
             "--nocapture",
         ])
         .env(TAMPER_ENV, dir.path().join("store.sled"))
-        .status()
+        .output()
         .unwrap();
-    assert!(tamper.success());
+    // The child's own test-harness report stays out of this test's output (log parsers that
+    // count `test result:` lines would otherwise see a phantom run), but is shown on failure.
+    assert!(
+        tamper.status.success(),
+        "tamper helper failed:\n{}\n{}",
+        String::from_utf8_lossy(&tamper.stdout),
+        String::from_utf8_lossy(&tamper.stderr)
+    );
     let (status, _, stderr) = run_bin(&["--config", config, "audit", "verify"], "", &[]).await;
     assert!(!status.success());
     assert!(stderr.contains("entry #3"), "{stderr}");
@@ -240,7 +247,16 @@ const TAMPER_ENV: &str = "BUDGET_BOT_TEST_TAMPER_STORE";
 #[test]
 #[ignore = "helper process of audit_verify_detects_a_tampered_entry"]
 fn tamper_audit_entry_3() {
-    let path = std::env::var(TAMPER_ENV).expect("run by audit_verify_detects_a_tampered_entry");
+    // Only a helper: `audit_verify_detects_a_tampered_entry` runs it with TAMPER_ENV set and then
+    // checks that `audit verify` reports entry #3, so a helper that tampered with nothing fails
+    // that test. Run any other way (`cargo test -- --ignored` or `--include-ignored`) there is no
+    // store to tamper with, and that must not fail the suite.
+    let Ok(path) = std::env::var(TAMPER_ENV) else {
+        eprintln!(
+            "tamper_audit_entry_3 is a helper process; {TAMPER_ENV} is not set, nothing to do"
+        );
+        return;
+    };
     let store = Store::open(std::path::Path::new(&path)).unwrap();
     let key = 3u64.to_be_bytes();
     let raw = store.raw_audit_tree().get(key).unwrap().unwrap();
