@@ -88,6 +88,12 @@ fn stored(store: &Store, state: RequestState) -> ChangeRequest {
             channel_id: "c".into(),
             message_id: "m".into(),
         }),
+        update_body: None,
+    };
+    let body = String::from_utf8(request.update_request().body().to_vec()).unwrap();
+    let request = ChangeRequest {
+        update_body: Some(body),
+        ..request
     };
     store
         .create(&request, AuditNote::new(1000, "requested", None))
@@ -188,4 +194,57 @@ async fn a_fresh_approval_whose_value_moved_to_the_target_is_stale_not_sent() {
         store.get(request.id.as_str()).unwrap().unwrap().state,
         RequestState::Stale
     );
+}
+
+#[tokio::test]
+async fn a_stored_body_that_differs_is_never_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let request = stored(&store, RequestState::Approved);
+    store
+        .update(request.id.as_str(), |r| {
+            let mut next = r.clone();
+            next.update_body = Some(r.update_body.clone().unwrap().replace("200", "2000"));
+            Ok::<_, ()>((next, AuditNote::new(1500, "test", None), ()))
+        })
+        .unwrap()
+        .unwrap();
+    let mut api = MockCouponApi::new();
+    api.expect_get_stock()
+        .times(1)
+        .returning(|_| ok(stock(100)));
+    api.expect_update_budget().times(0);
+    app(api, store.clone()).recover().await.unwrap();
+    let after = store.get(request.id.as_str()).unwrap().unwrap();
+    assert_eq!(after.state, RequestState::Failed);
+    assert!(after
+        .outcome_detail
+        .unwrap()
+        .contains("stored request body differs"));
+}
+
+#[tokio::test]
+async fn a_timeout_then_a_refused_resend_is_settled_by_the_stock_not_the_last_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let request = stored(&store, RequestState::Approved);
+    let mut api = MockCouponApi::new();
+    let mut reads = 0;
+    api.expect_get_stock().times(2).returning(move |_| {
+        reads += 1;
+        // Before sending: the approved value. After: the target (an earlier attempt landed).
+        ok(stock(if reads == 1 { 100 } else { 200 }))
+    });
+    api.expect_update_budget().times(1).returning(|_, _| {
+        Err(ApiError::Api {
+            status: 400,
+            code: "INVALID_REQUEST".into(),
+            message: "current_max_count_per_day mismatch".into(),
+            detail: None,
+            request_id: Some("RID-1".into()),
+        })
+    });
+    app(api, store.clone()).recover().await.unwrap();
+    let after = store.get(request.id.as_str()).unwrap().unwrap();
+    assert_eq!(after.state, RequestState::Applied);
 }

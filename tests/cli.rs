@@ -63,9 +63,11 @@ async fn show_failures_exit_nonzero_with_one_line_reason() {
         "{stderr}"
     );
 
-    // An answer whose signature fails is never shown.
-    sim.handle()
-        .push_fault(FaultMatch::GetStock, Fault::BadSignature);
+    // An answer whose signature fails is never shown (every attempt gets a bad one).
+    for _ in 0..4 {
+        sim.handle()
+            .push_fault(FaultMatch::GetStock, Fault::BadSignature);
+    }
     let (status, stdout, stderr) = run_bin(&["--config", config, "show", "123"], "", &[]).await;
     assert!(!status.success());
     assert!(stdout.is_empty());

@@ -109,10 +109,14 @@ async fn update_budget_applies_and_returns_the_new_value() {
     assert!(log[0].applied);
 }
 
-/// A GET whose answer carries `fault` must fail verification with `expected`, without retries.
+/// A GET whose every answer carries `fault` must fail verification with `expected`: each
+/// attempt is rejected (a read is retried, as probe signatures may hit any answer), and none is
+/// ever returned as a success.
 async fn assert_get_rejected(fault: Fault, expected: fn(&VerifyError) -> bool) {
     let (_sim, handle, client) = setup().await;
-    handle.push_fault(FaultMatch::GetStock, fault.clone());
+    for _ in 0..4 {
+        handle.push_fault(FaultMatch::GetStock, fault.clone());
+    }
     match client.get_stock(&key()).await {
         Err(ApiError::Verification { source, request_id }) => {
             assert!(expected(&source), "{fault:?} gave {source:?}");
@@ -121,9 +125,26 @@ async fn assert_get_rejected(fault: Fault, expected: fn(&VerifyError) -> bool) {
         other => panic!("{fault:?} must be a verification error, got {other:?}"),
     }
     let log = handle.requests();
-    assert_eq!(log.len(), 1, "a verification failure is not retried");
-    assert_eq!(log[0].fault, Some(fault));
-    assert_eq!(log[0].status, Some(200));
+    assert_eq!(log.len(), 4, "every attempt was answered with the fault");
+    assert!(log
+        .iter()
+        .all(|r| r.fault == Some(fault.clone()) && r.status == Some(200)));
+}
+
+/// One probe signature on a read costs one retry, not the read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unverifiable_read_is_retried_and_the_verified_answer_returned() {
+    let (_sim, handle, client) = setup().await;
+    handle.push_fault(FaultMatch::GetStock, Fault::BadSignature);
+    let response = client
+        .get_stock(&key())
+        .await
+        .expect("second attempt verifies");
+    assert_eq!(response.value.max_count(), Some(100_000));
+    let log = handle.requests();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].fault, Some(Fault::BadSignature));
+    assert_eq!(log[1].fault, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

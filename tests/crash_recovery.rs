@@ -73,3 +73,35 @@ async fn killed_at_each_step_then_restarted_applies_exactly_once() {
         drop(store);
     }
 }
+
+/// Killed right after the update was sent, then restarted while WeChat Pay cannot be read: the
+/// request stays Submitting (never a false "Failed, nothing was sent") until a read works.
+#[tokio::test]
+async fn restart_that_cannot_reread_keeps_the_request_unresolved() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.base_url(), "");
+    let config = config.to_str().unwrap();
+    let args = ["--config", config, "console", "--json"];
+    let (status, _, _) = run_bin(&args, FIRST_RUN, &[(failpoint::ENV, "after_update_sent")]).await;
+    assert!(!status.success());
+    assert_eq!(sim.handle().applied_count(), 1);
+
+    for _ in 0..4 {
+        sim.handle().push_fault(
+            budget_bot::sim::FaultMatch::GetStock,
+            budget_bot::sim::Fault::Status500,
+        );
+    }
+    let (status, stdout, stderr) = run_bin(&args, "", &[]).await;
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("will retry with the same request number"), "{stdout}");
+    assert!(!stdout.contains("\"state\":\"Failed\""), "never a false failure: {stdout}");
+    assert!(stdout.contains("\"state\":\"Submitting\""), "{stdout}");
+    let (status, stdout, stderr) = run_bin(&args, "dave: /budget pending\n", &[]).await;
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("\"state\":\"Applied\""), "{stdout}");
+    assert_eq!(sim.handle().applied_count(), 1);
+    let store = Store::open(&dir.path().join("store.sled")).unwrap();
+    assert_eq!(store.all().unwrap()[0].state, RequestState::Applied);
+}

@@ -298,6 +298,13 @@ impl App {
             api_request_id: None,
             result: None,
             card: None,
+            update_body: None,
+        };
+        let request = ChangeRequest {
+            update_body: Some(
+                String::from_utf8(request.update_request().body().to_vec()).expect("JSON is UTF-8"),
+            ),
+            ..request
         };
         self.store.create(
             &request,
@@ -589,8 +596,8 @@ impl App {
     }
 
     /// Approved → Submitting (atomically: one caller wins), re-read the stock, send the update
-    /// with the stored request number, record the outcome. `resumed` is true after a restart,
-    /// when an earlier attempt may already have been applied.
+    /// with the stored request number and body, record the outcome. `resumed` is true when an
+    /// earlier attempt (before a restart, or unconfirmed) may already have been applied.
     async fn apply(&self, id: &str, resumed: bool) -> Result<Option<ChangeRequest>, AppError> {
         let Some(_applying) = self.begin_applying(id) else {
             return Ok(self.store.get(id)?);
@@ -600,20 +607,24 @@ impl App {
             RequestState::Approved => {
                 let mut next = current.clone();
                 next.state = RequestState::Submitting;
-                Ok((next, AuditNote::new(now, "submitting", None), ()))
+                Ok((next, AuditNote::new(now, "submitting", None), false))
             }
             RequestState::Submitting if resumed => {
-                Ok((current.clone(), AuditNote::new(now, "resumed", None), ()))
+                Ok((current.clone(), AuditNote::new(now, "resumed", None), true))
             }
             _ => Err(()),
         })?;
-        let Ok((request, ())) = claimed else {
+        let Ok((request, may_have_been_sent)) = claimed else {
             // Someone else is applying it, or it is already done.
             return Ok(self.store.get(id)?);
         };
         failpoint::hit("after_submitting");
         let live = match self.api.get_stock(&request.stock_key()).await {
             Ok(response) => response.value,
+            Err(e) if may_have_been_sent => {
+                // An earlier send may have gone through: nothing is known until a read works.
+                return self.unresolved(&request, &e, &e).await;
+            }
             Err(e) => {
                 return self
                     .finish(
@@ -630,7 +641,7 @@ impl App {
             }
         };
         let seen = live_value(&live, request.mode);
-        let already_ours = resumed && seen == Some(request.target);
+        let already_ours = may_have_been_sent && seen == Some(request.target);
         if seen != Some(request.current) && !already_ours {
             return self
                 .finish(
@@ -648,11 +659,28 @@ impl App {
                 .map(Some);
         }
         let update = request.update_request();
+        if request
+            .update_body
+            .as_deref()
+            .is_some_and(|stored| stored.as_bytes() != update.body())
+        {
+            return self
+                .finish(
+                    &request,
+                    RequestState::Failed,
+                    None,
+                    None,
+                    "the stored request body differs from the one this version builds; nothing was sent. Make a new request.".into(),
+                )
+                .await
+                .map(Some);
+        }
         let mut result = self.api.update_budget(&request.stock_key(), &update).await;
         failpoint::hit("after_update_sent");
-        if matches!(&result, Err(e) if e.is_outcome_unknown()) {
-            // Same request number, same body, signed afresh: the API applies it at most once.
-            tracing::warn!(request = %request.id, "update outcome unknown; resending the same request");
+        if matches!(&result, Err(ApiError::Verification { .. })) {
+            // The client retries timeouts and 5xx itself; an answer that failed verification
+            // is resent once here: same number, same body, signed afresh.
+            tracing::warn!(request = %request.id, "update answer unverifiable; resending the same request");
             result = self.api.update_budget(&request.stock_key(), &update).await;
         }
         match result {
@@ -672,24 +700,13 @@ impl App {
                 .await
                 .map(Some)
             }
-            Err(e) if e.is_outcome_unknown() => self.reconcile(&request, e).await,
-            // After a restart the stock already showed the target: an API that refuses the
-            // resend (instead of replaying it) still means our change is in place.
-            Err(e) if already_ours => self.reconcile(&request, e).await,
-            Err(e) => self
-                .finish(
-                    &request,
-                    RequestState::Failed,
-                    e.request_id().map(str::to_owned),
-                    None,
-                    e.to_string(),
-                )
-                .await
-                .map(Some),
+            // Whatever the last answer was, an earlier attempt may have been applied (a
+            // timeout, then a 400 for the stale current value): the stock decides.
+            Err(e) => self.reconcile(&request, e).await,
         }
     }
 
-    /// After an unknown outcome: read the stock and decide from what it shows.
+    /// After a failed send: read the stock and decide from what it shows.
     async fn reconcile(
         &self,
         request: &ChangeRequest,
@@ -699,44 +716,53 @@ impl App {
             Ok(response) => {
                 let live = live_value(&response.value, request.mode);
                 let summary = Some(StockSummary::of(&response.value));
-                if live == Some(request.target) {
-                    self.finish(
-                        request,
+                let (state, detail, api_request_id) = if live == Some(request.target) {
+                    (
                         RequestState::Applied,
-                        response.request_id,
-                        summary,
                         format!("confirmed by re-reading the stock after: {error}"),
+                        response.request_id,
                     )
-                    .await
-                    .map(Some)
-                } else {
-                    self.finish(
-                        request,
+                } else if error.is_outcome_unknown() {
+                    (
                         RequestState::Failed,
-                        error.request_id().map(str::to_owned),
-                        summary,
                         format!(
                             "not applied: the stock still shows {} after: {error}",
                             render::limit_text(live)
                         ),
+                        error.request_id().map(str::to_owned),
                     )
+                } else {
+                    (
+                        RequestState::Failed,
+                        error.to_string(),
+                        error.request_id().map(str::to_owned),
+                    )
+                };
+                self.finish(request, state, api_request_id, summary, detail)
                     .await
                     .map(Some)
-                }
             }
-            Err(read_error) => {
-                // Still unknown: stay Submitting; recovery resumes it with the same number.
-                tracing::error!(request = %request.id, %error, %read_error, "outcome unknown; left Submitting for retry");
-                let text = format!(
-                    "Request {}: WeChat Pay did not confirm the change ({error}) and the stock could not be re-read; \
-                     the bot will retry with the same request number.",
-                    request.id
-                );
-                self.announce(NoticeKind::Unresolved, request, None, || text.clone())
-                    .await;
-                Ok(Some(request.clone()))
-            }
+            Err(read_error) => self.unresolved(request, &error, &read_error).await,
         }
+    }
+
+    /// The outcome cannot be known now: stay Submitting; `retry_unresolved` resumes it with
+    /// the same request number.
+    async fn unresolved(
+        &self,
+        request: &ChangeRequest,
+        error: &ApiError,
+        read_error: &ApiError,
+    ) -> Result<Option<ChangeRequest>, AppError> {
+        tracing::error!(request = %request.id, %error, %read_error, "outcome unknown; left Submitting for retry");
+        let text = format!(
+            "Request {}: WeChat Pay did not confirm the change ({error}) and the stock could not be re-read; \
+             the bot will retry with the same request number.",
+            request.id
+        );
+        self.announce(NoticeKind::Unresolved, request, None, || text.clone())
+            .await;
+        Ok(Some(request.clone()))
     }
 
     /// Submitting → a final state, with audit, card edit and notification.

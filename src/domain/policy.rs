@@ -218,6 +218,7 @@ pub(crate) mod tests {
             api_request_id: None,
             result: None,
             card: None,
+            update_body: None,
         }
     }
 

@@ -217,6 +217,10 @@ pub struct ChangeRequest {
     pub api_request_id: Option<String>,
     pub result: Option<StockSummary>,
     pub card: Option<CardRef>,
+    /// The update-budget body, serialized once when the request was made; every send must
+    /// carry exactly these bytes.
+    #[serde(default)]
+    pub update_body: Option<String>,
 }
 
 impl ChangeRequest {

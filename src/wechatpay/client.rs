@@ -269,10 +269,15 @@ impl WechatPayClient {
         };
         if let Err(source) = self.verifier.verify(signature_headers, &raw, now_unix()) {
             tracing::warn!(%method, path, request_id = request_id.as_deref().unwrap_or("-"), error = %source, "WeChat Pay response failed verification");
-            return Err(AttemptError::Fatal(ApiError::Verification {
-                source,
-                request_id,
-            }));
+            let error = ApiError::Verification { source, request_id };
+            // A read is safe to repeat: WeChat Pay's deliberate probe signatures
+            // (WECHATPAY/SIGNTEST/) must not fail it. A write's unverified answer goes back to
+            // the caller, whose outcome is unknown until it resends or re-reads.
+            return Err(if *method == Method::GET {
+                AttemptError::Retry(error, backoff)
+            } else {
+                AttemptError::Fatal(error)
+            });
         }
         let value = serde_json::from_slice(&raw).map_err(|e| {
             AttemptError::Fatal(ApiError::Decode {
