@@ -14,6 +14,54 @@ use crate::wechatpay::sign::BrandSigner;
 use crate::wechatpay::verify::ResponseVerifier;
 use crate::wechatpay::{ApiError, WechatPayClient};
 
+/// Bounds of `[approval] ttl`: a request must be decidable, and not linger for ever.
+pub const MIN_TTL: Duration = Duration::from_secs(1);
+pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Quoted strings this long in a parse error are not echoed: a token or key pasted in the
+/// wrong place must not end up on the terminal or in logs.
+const REDACT_QUOTED_LONGER_THAN: usize = 16;
+
+/// toml's error without the source excerpt it normally prints (which would quote the line),
+/// with the line number kept and long quoted values redacted.
+fn toml_error_text(error: &toml::de::Error, text: &str) -> String {
+    let line = error
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    let message = redact_long_quotes(error.message());
+    match line {
+        Some(line) => format!("line {line}: {message}"),
+        None => message,
+    }
+}
+
+fn redact_long_quotes(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    // Values are double-quoted in toml's messages; key names (in backticks) stay readable.
+    while let Some(start) = rest.find('"') {
+        let quote = '"';
+        out.push_str(&rest[..=start]);
+        let after = &rest[start + 1..];
+        match after.find(quote) {
+            Some(end) if after[..end].chars().count() > REDACT_QUOTED_LONGER_THAN => {
+                out.push_str("<redacted>");
+                out.push(quote);
+                rest = &after[end + 1..];
+            }
+            Some(end) => {
+                out.push_str(&after[..=end]);
+                rest = &after[end + 1..];
+            }
+            None => {
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The default config path when neither `--config` nor `BUDGET_BOT_CONFIG` is given.
 pub const DEFAULT_CONFIG_PATH: &str = "config.toml";
 
@@ -274,7 +322,7 @@ impl Config {
             message,
         };
         let mut config: Config =
-            toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+            toml::from_str(text).map_err(|e| invalid(toml_error_text(&e, text)))?;
         config.source = path.to_path_buf();
         let mut seen_ids = std::collections::HashSet::new();
         let mut seen_names = std::collections::HashSet::new();
@@ -324,6 +372,12 @@ impl Config {
                     "[wechatpay] rate_limit_per_second must be 1 to 20 (the API allows 20 per second per brand)".into(),
                 ));
             }
+        }
+        if config.approval.ttl < MIN_TTL || config.approval.ttl > MAX_TTL {
+            return Err(invalid(format!(
+                "[approval] ttl must be between 1s and 30days, not {}",
+                humantime::format_duration(config.approval.ttl)
+            )));
         }
         if config.approval.required_approvals == 0 {
             return Err(invalid(
@@ -463,6 +517,33 @@ product_coupon_id = "200000001"
             .unwrap_err()
             .to_string()
             .contains("admin"));
+    }
+
+    #[test]
+    fn secrets_in_the_wrong_place_are_not_echoed() {
+        let secret = "MTAxNDk5NjI1NjgwNzQxMzg3Mg.GxYz12.abcdefghijklmnopqrstuvwxyz0123";
+        let text = format!("{MINIMAL}\n[discord]\ntoken = \"{secret}\"\n");
+        let err = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("token") && err.contains("line 14"), "{err}");
+        assert!(!err.contains(secret), "{err}");
+        let text = format!("{MINIMAL}\n[discord]\napplication_id = \"1\"\nguild_id = \"2\"\napprovals_channel_id = \"3\"\nnotifications_channel_id = \"4\"\napprover_role_ids = \"{secret}\"\n");
+        let err = Config::parse(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains(secret), "{err}");
+    }
+
+    #[test]
+    fn ttl_is_bounded() {
+        for ttl in ["0s", "31days", "10000years"] {
+            let text = format!("{MINIMAL}\n[approval]\nttl = \"{ttl}\"\n");
+            let err = Config::parse(&text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("ttl must be between"), "{ttl}: {err}");
+        }
     }
 
     #[test]

@@ -107,12 +107,13 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Cmd::Show { stock, json } => {
+            // Request-IDs are logged at info: `RUST_LOG=info budget-bot show 123` shows them.
             init_logs("warn");
             let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
             show(&config, &stock, json).await
         }
         Cmd::Console { json } => {
-            init_logs("warn");
+            init_logs("info");
             let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
             let store_path = config.storage_path("console").map_err(|e| e.to_string())?;
             let api = client(&config, "console")?;
@@ -181,17 +182,23 @@ async fn show(config: &Config, token: &str, json: bool) -> Result<(), String> {
     } else {
         render::stock_text(&stock.label(), &response.value)
     };
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "{text}").map_err(|e| format!("cannot write output: {e}"))
+    print_line(&text)
+}
+
+/// Writes one line to stdout. A reader that went away (`| head`) ends the command quietly.
+fn print_line(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(format!("cannot write output: {e}")),
+    }
 }
 
 fn audit(config: &Config, store: &Store, command: AuditCmd) -> Result<(), String> {
     match command {
         AuditCmd::Verify => match store.verify_audit().map_err(|e| e.to_string())? {
-            Ok(count) => {
-                println!("audit log OK: {count} entries, hash chain intact");
-                Ok(())
-            }
+            Ok(count) => print_line(&format!("audit log OK: {count} entries, hash chain intact")),
             Err(broken) => Err(format!(
                 "audit log broken at entry #{}: {}",
                 broken.seq, broken.reason
@@ -210,7 +217,7 @@ fn audit(config: &Config, store: &Store, command: AuditCmd) -> Result<(), String
                 .audit_entries(stock_id.as_deref())
                 .map_err(|e| e.to_string())?;
             for entry in &entries {
-                println!("{}", render::audit_line(entry));
+                print_line(&render::audit_line(entry))?;
             }
             Ok(())
         }

@@ -2,7 +2,9 @@
 //! Every state change is one serializable sled transaction that checks the state it read
 //! (compare-and-swap) and appends its audit entry, and is flushed before the caller moves on.
 
+use std::collections::HashSet;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -91,6 +93,21 @@ struct AuditHead {
     hash: String,
 }
 
+/// Held while a request is being applied; see [`Store::begin_applying`].
+pub struct ApplyingGuard {
+    set: Arc<Mutex<HashSet<String>>>,
+    id: String,
+}
+
+impl Drop for ApplyingGuard {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+    }
+}
+
 /// Where the audit chain first breaks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditBreak {
@@ -101,6 +118,10 @@ pub struct AuditBreak {
 /// The store. One per process: sled locks its folder.
 #[derive(Clone)]
 pub struct Store {
+    /// Requests some worker of this process is applying right now. Shared by every clone, so
+    /// no two workers of one process send the same request at once; sled's folder lock keeps
+    /// other processes out.
+    applying: Arc<Mutex<HashSet<String>>>,
     db: sled::Db,
     requests: sled::Tree,
     audit: sled::Tree,
@@ -142,6 +163,7 @@ impl Store {
             audit: db.open_tree(TREE_AUDIT)?,
             cards: db.open_tree(TREE_CARDS)?,
             meta: db.open_tree(TREE_META)?,
+            applying: Arc::default(),
             db,
         })
     }
@@ -251,6 +273,24 @@ impl Store {
             Err(TransactionError::Abort(TxAbort::Corrupt(e))) => Err(e),
             Err(TransactionError::Storage(e)) => Err(e.into()),
         }
+    }
+
+    /// Marks `id` as being applied by the caller until the guard drops; `None` when another
+    /// worker of this process is applying it.
+    pub fn begin_applying(&self, id: &str) -> Option<ApplyingGuard> {
+        let mut set = self.applying.lock().unwrap_or_else(|p| p.into_inner());
+        set.insert(id.to_string()).then(|| ApplyingGuard {
+            set: self.applying.clone(),
+            id: id.to_string(),
+        })
+    }
+
+    /// True while some worker of this process is applying `id`.
+    pub fn is_applying(&self, id: &str) -> bool {
+        self.applying
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
     }
 
     pub fn get(&self, id: &str) -> Result<Option<ChangeRequest>, StoreError> {

@@ -481,3 +481,65 @@ async fn unconfirmed_outcome_stays_submitting_and_is_retried_with_the_same_numbe
     assert_eq!(calls.len(), 5);
     assert!(calls.iter().all(|c| c.body == calls[0].body));
 }
+
+/// Two workers (two app instances over one store, as two handler tasks or a sweep and a click
+/// would be) resume the same approved request at the same instant: the store's atomic
+/// Approved → Submitting claim lets one send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contested_claim_to_submit_sends_once() {
+    use budget_bot::app::App;
+    use budget_bot::config::ApprovalConfig;
+    use budget_bot::domain::policy;
+    use budget_bot::store::AuditNote;
+    let h = Harness::new(2, HOUR).await;
+    let other = std::sync::Arc::new(App::new(
+        common::stock_configs(),
+        ApprovalConfig::default(),
+        std::sync::Arc::new(common::client(h.sim.base_url())),
+        h.store.clone(),
+        std::sync::Arc::new(budget_bot::chat::console::ConsoleNotifier::new(
+            std::sync::Arc::new(budget_bot::chat::console::Output::new(
+                true,
+                Box::new(std::io::sink()),
+            )),
+            &common::users(),
+        )),
+        h.clock.clone(),
+    ));
+    for round in 0..20 {
+        let id = request_daily(&h, &(30_000 + round).to_string()).await;
+        // Approve in the store only, as a process that died right after approving would leave it.
+        h.store
+            .update(&id, |r| {
+                let bob = Actor::new("console:bob", "bob", &[Capability::Approver]);
+                let carol = Actor::new("console:carol", "carol", &[Capability::Approver]);
+                let (r, _) = policy::decide(r, &bob, Decision::Approve, Via::Button, common::T0)?;
+                let (r, _) =
+                    policy::decide(&r, &carol, Decision::Approve, Via::Button, common::T0)?;
+                Ok::<_, policy::DenyReason>((r, AuditNote::new(common::T0, "approved", None), ()))
+            })
+            .unwrap()
+            .unwrap();
+        let (a, b) = (h.app.clone(), other.clone());
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let (ba, bb) = (barrier.clone(), barrier.clone());
+        let first = tokio::spawn(async move {
+            ba.wait().await;
+            a.retry_unresolved().await.unwrap()
+        });
+        let second = tokio::spawn(async move {
+            bb.wait().await;
+            b.retry_unresolved().await.unwrap()
+        });
+        first.await.unwrap();
+        second.await.unwrap();
+        let stored = h.store.get(&id).unwrap().unwrap();
+        let sends = h
+            .update_calls()
+            .into_iter()
+            .filter(|c| c.out_request_no.as_deref() == Some(stored.out_request_no.as_str()))
+            .count();
+        assert_eq!(sends, 1, "round {round}: one update-budget call");
+        assert_eq!(stored.state, RequestState::Applied);
+    }
+}

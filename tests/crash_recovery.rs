@@ -95,8 +95,14 @@ async fn restart_that_cannot_reread_keeps_the_request_unresolved() {
     }
     let (status, stdout, stderr) = run_bin(&args, "", &[]).await;
     assert!(status.success(), "{stderr}");
-    assert!(stdout.contains("will retry with the same request number"), "{stdout}");
-    assert!(!stdout.contains("\"state\":\"Failed\""), "never a false failure: {stdout}");
+    assert!(
+        stdout.contains("will retry with the same request number"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("\"state\":\"Failed\""),
+        "never a false failure: {stdout}"
+    );
     assert!(stdout.contains("\"state\":\"Submitting\""), "{stdout}");
     let (status, stdout, stderr) = run_bin(&args, "dave: /budget pending\n", &[]).await;
     assert!(status.success(), "{stderr}");

@@ -382,8 +382,18 @@ async fn reaction_from_an_approver_applies_once() {
     w.fake
         .send_reaction_add(ALICE_ID, APPROVALS_CHANNEL_ID, card_id, "✅")
         .await;
-    w.card_when("the applied card", |d| d.contains("Status: Applied"))
+    let description = w
+        .card_when("the applied card", |d| d.contains("Status: Applied"))
         .await;
+    assert!(description.contains(&format!("Approved by: <@{ALICE_ID}>")));
+    w.fake
+        .wait_until("the applied notification", WAIT, |f| {
+            f.messages_in(NOTIFICATIONS_CHANNEL_ID)
+                .iter()
+                .any(|m| m["embeds"][0]["title"] == "Applied: Spring sale (123)")
+        })
+        .await
+        .unwrap();
     assert_eq!(w.update_calls(), 1);
     assert_eq!(
         w.sim

@@ -109,23 +109,6 @@ pub struct App {
     store: Store,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
-    /// Requests this process is applying right now: no second in-process attempt may start.
-    applying: std::sync::Mutex<std::collections::HashSet<String>>,
-}
-
-/// Marks a request as being applied until dropped.
-struct Applying<'a> {
-    set: &'a std::sync::Mutex<std::collections::HashSet<String>>,
-    id: String,
-}
-
-impl Drop for Applying<'_> {
-    fn drop(&mut self) {
-        self.set
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.id);
-    }
 }
 
 fn api_failure_text(action: &str, e: &ApiError) -> String {
@@ -148,17 +131,7 @@ impl App {
             store,
             notifier,
             clock,
-            applying: Default::default(),
         }
-    }
-
-    /// Claims `id` for applying in this process; `None` if it is already being applied.
-    fn begin_applying(&self, id: &str) -> Option<Applying<'_>> {
-        let mut set = self.applying.lock().unwrap_or_else(|p| p.into_inner());
-        set.insert(id.to_string()).then(|| Applying {
-            set: &self.applying,
-            id: id.to_string(),
-        })
     }
 
     pub fn store(&self) -> &Store {
@@ -580,12 +553,7 @@ impl App {
             .in_state(&[RequestState::Approved, RequestState::Submitting])?
         {
             let id = request.id.to_string();
-            if self
-                .applying
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains(&id)
-            {
+            if self.store.is_applying(&id) {
                 continue;
             }
             tracing::info!(request = %id, state = %request.state, "resuming request");
@@ -599,7 +567,7 @@ impl App {
     /// with the stored request number and body, record the outcome. `resumed` is true when an
     /// earlier attempt (before a restart, or unconfirmed) may already have been applied.
     async fn apply(&self, id: &str, resumed: bool) -> Result<Option<ChangeRequest>, AppError> {
-        let Some(_applying) = self.begin_applying(id) else {
+        let Some(_applying) = self.store.begin_applying(id) else {
             return Ok(self.store.get(id)?);
         };
         let now = self.clock.now();

@@ -13,6 +13,11 @@ pub fn limit_text(value: Option<i64>) -> String {
 
 /// UTC `YYYY-MM-DD HH:MM:SSZ`.
 pub fn time_text(unix: u64) -> String {
+    /// 9999-12-31T23:59:59Z: humantime cannot format later instants.
+    const LAST_FORMATTABLE: u64 = 253_402_300_799;
+    if unix > LAST_FORMATTABLE {
+        return format!("unix time {unix}");
+    }
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
     humantime::format_rfc3339_seconds(t)
         .to_string()

@@ -414,11 +414,14 @@ impl Notifier for DiscordNotifier {
             )
             .await
             .map_err(platform)?;
+        // The card exists now: a failed reaction must not lose it (its buttons still work).
         for emoji in [APPROVE_EMOJI, REJECT_EMOJI] {
-            message
+            if let Err(e) = message
                 .react(http, ReactionType::Unicode(emoji.into()))
                 .await
-                .map_err(platform)?;
+            {
+                tracing::warn!(error = %e, emoji, "could not add the card's reaction");
+            }
         }
         Ok(CardRef {
             channel_id: message.channel_id.to_string(),
