@@ -309,3 +309,51 @@ async fn secrets_never_reach_the_logs() {
         "GET, GET, POST each logged with its Request-ID: {stderr}"
     );
 }
+
+/// README's steps: `budget-bot sim` in one process, `budget-bot show` with the committed
+/// `testdata/sim.config.toml` in another.
+#[tokio::test]
+async fn readme_steps_sim_then_show() {
+    use tokio::io::AsyncBufReadExt;
+    let mut sim = tokio::process::Command::new(env!("CARGO_BIN_EXE_budget-bot"))
+        .args(["sim", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(sim.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the simulator says where it listens")
+        .unwrap()
+        .unwrap();
+    let base_url = first
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_string();
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(root.join("testdata/sim.config.toml"))
+        .unwrap()
+        .replace("http://127.0.0.1:8080", &base_url)
+        .replace(
+            "\"keys/",
+            &format!("\"{}/", root.join("testdata/keys").display()),
+        )
+        .replace("../data/sim-budget-bot.sled", "store.sled");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    let (status, stdout, stderr) = run_bin(
+        &["--config", path.to_str().unwrap(), "show", "123"],
+        "",
+        &[],
+    )
+    .await;
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.starts_with("Spring sale (123): SENDING"), "{stdout}");
+    sim.kill().await.unwrap();
+}

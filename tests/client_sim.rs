@@ -245,6 +245,56 @@ async fn bad_request_is_not_retried() {
     assert_eq!(handle.applied_count(), 0);
 }
 
+/// Spec §7: a 401 SIGN_ERROR (clock skew) is the one 4xx re-signed and retried, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_error_is_resigned_once() {
+    let (_sim, handle, client) = setup().await;
+    handle.push_fault(FaultMatch::UpdateBudget, Fault::SignError);
+    let request = raise_max_count("bb-sign-01", 100_000, 110_000);
+    client
+        .update_budget(&key(), &request)
+        .await
+        .expect("the re-signed attempt passes");
+    let log = handle.requests();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].status, Some(401));
+    assert_eq!(log[0].body, log[1].body);
+    assert_ne!(log[0].auth_nonce, log[1].auth_nonce);
+    assert_eq!(handle.applied_count(), 1);
+
+    for _ in 0..3 {
+        handle.push_fault(FaultMatch::UpdateBudget, Fault::SignError);
+    }
+    let err = client
+        .update_budget(&key(), &raise_max_count("bb-sign-02", 110_000, 120_000))
+        .await
+        .expect_err("a second SIGN_ERROR is final");
+    assert_eq!(err.code(), Some("SIGN_ERROR"));
+    assert_eq!(handle.requests().len(), 4, "exactly one retry");
+}
+
+/// Every request carries the headers the API requires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_carry_the_required_headers() {
+    let (_sim, handle, client) = setup().await;
+    client.get_stock(&key()).await.unwrap();
+    client
+        .update_budget(&key(), &raise_max_count("bb-headers", 100_000, 101_000))
+        .await
+        .unwrap();
+    let log = handle.requests();
+    for record in &log {
+        assert_eq!(record.accept.as_deref(), Some("application/json"));
+        let user_agent = record.user_agent.as_deref().unwrap();
+        assert!(user_agent.starts_with("budget-bot/"), "{user_agent}");
+    }
+    assert_eq!(
+        log[0].content_type, None,
+        "a GET has no body and no Content-Type"
+    );
+    assert_eq!(log[1].content_type.as_deref(), Some("application/json"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_is_waited_out() {
     let (_sim, handle, client) = setup().await;

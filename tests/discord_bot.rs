@@ -555,6 +555,35 @@ async fn slow_wechat_pay_still_gets_the_interaction_answered_in_time() {
     );
     assert!(ack.at < edit.at);
     assert_eq!(edit.status, 200);
+
+    // The same for a request and for a button approval, whose calls include update-budget.
+    let card_id = w.request_daily(20_000).await;
+    let approve = custom_id(&w.card(), "Approve");
+    let sent = Instant::now();
+    let it = w
+        .fake
+        .send_component_click(ALICE_ID, card_id, &approve)
+        .await;
+    let ack = w
+        .fake
+        .wait_for_request(|r| r.is_callback_for(&it), WAIT)
+        .await
+        .unwrap();
+    assert!(ack.at.duration_since(sent) < Duration::from_secs(3));
+    assert_eq!(ack.status, 204);
+    w.card_when("the applied card", |d| d.contains("Status: Applied"))
+        .await;
+    let update = w
+        .sim
+        .handle()
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/update-budget"))
+        .unwrap();
+    assert!(
+        ack.at < update.arrived + Duration::from_secs(4),
+        "the click was acknowledged before WeChat Pay answered the update"
+    );
     bot.shutdown().await.unwrap();
 }
 
@@ -571,6 +600,17 @@ async fn buttons_keep_working_after_a_restart() {
         .unwrap();
 
     let bot = w.start_bot(2).await;
+    // Reactions on the old card still reach its request: a refused one is taken back.
+    w.fake
+        .send_reaction_add(CAROL_ID, APPROVALS_CHANNEL_ID, card_id, "✅")
+        .await;
+    w.fake
+        .wait_for_request(
+            |r| r.method == "DELETE" && r.path.ends_with(&format!("/reactions/✅/{CAROL_ID}")),
+            WAIT,
+        )
+        .await
+        .unwrap();
     w.fake
         .send_component_click(ALICE_ID, card_id, &approve)
         .await;

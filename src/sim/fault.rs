@@ -10,6 +10,8 @@ pub enum Fault {
     Status500,
     /// Answer 429 FREQUENCY_LIMITED without looking at the request; nothing is applied.
     Status429,
+    /// Answer 401 SIGN_ERROR, as for a request signed with a skewed clock; nothing is applied.
+    SignError,
     /// Wait this long, then handle the request normally.
     Delay(Duration),
     /// Close the TCP connection without answering; nothing is applied.

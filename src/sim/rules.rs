@@ -208,7 +208,7 @@ impl Authenticator<'_> {
     }
 }
 
-fn sign_error(message: String) -> Outcome {
+pub(crate) fn sign_error(message: String) -> Outcome {
     Outcome::error(401, "SIGN_ERROR", message, codes::SIGN_ERROR)
 }
 

@@ -168,6 +168,9 @@ async fn handle(
         .map_or_else(|| path.clone(), |pq| pq.as_str().to_owned());
     let serial = header(&request, "wechatpay-serial").map(str::to_owned);
     let authorization = header(&request, "authorization").map(str::to_owned);
+    let user_agent = header(&request, "user-agent").map(str::to_owned);
+    let accept = header(&request, "accept").map(str::to_owned);
+    let content_type = header(&request, "content-type").map(str::to_owned);
     // A client that hangs up mid-body gets nothing back, so there is nothing to log either.
     let body = request
         .into_body()
@@ -197,6 +200,9 @@ async fn handle(
             out_request_no,
             auth_nonce: auth_fields.as_ref().map(|f| f.nonce_str.clone()),
             auth_timestamp: auth_fields.as_ref().map(|f| f.timestamp.clone()),
+            user_agent,
+            accept,
+            content_type,
             fault: fault.clone(),
             status: None,
             request_id: None,
@@ -219,6 +225,10 @@ async fn handle(
         }
         Some(Fault::Status500) => Outcome::system_error(),
         Some(Fault::Status429) => Outcome::rate_limited(),
+        Some(Fault::SignError) => crate::sim::rules::sign_error(
+            "签名错误: the request timestamp is too far from the server clock (injected fault)"
+                .to_string(),
+        ),
         _ => {
             let outcome = process(
                 &shared,

@@ -30,6 +30,10 @@ pub struct RequestRecord {
     pub auth_nonce: Option<String>,
     /// `timestamp` of the Authorization header, when it parsed.
     pub auth_timestamp: Option<String>,
+    /// `User-Agent`, `Accept` and `Content-Type` as sent.
+    pub user_agent: Option<String>,
+    pub accept: Option<String>,
+    pub content_type: Option<String>,
     /// The fault injected into this request, if any.
     pub fault: Option<Fault>,
     /// The status answered; `None` when no answer was sent (dropped connection, or the handler

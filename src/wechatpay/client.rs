@@ -115,6 +115,8 @@ pub struct WechatPayClient {
 enum AttemptError {
     Retry(ApiError, Duration),
     Fatal(ApiError),
+    /// 401 SIGN_ERROR: the one 4xx worth one re-signed retry (spec §7: clock skew).
+    SignError(ApiError),
 }
 
 fn now_unix() -> u64 {
@@ -169,10 +171,20 @@ impl WechatPayClient {
         let started = Instant::now();
         let max_attempts = self.settings.max_attempts.max(1);
         let mut attempt = 1;
+        let mut resigned = false;
         loop {
             match self.attempt(&method, path, body, attempt).await {
                 Ok(response) => return Ok(response),
                 Err(AttemptError::Fatal(error)) => return Err(error),
+                Err(AttemptError::SignError(error)) => {
+                    // Nothing was processed; a fresh timestamp and signature may pass.
+                    if resigned || attempt >= max_attempts {
+                        return Err(error);
+                    }
+                    tracing::warn!(%method, path, attempt, %error, "SIGN_ERROR: re-signing once");
+                    resigned = true;
+                    attempt += 1;
+                }
                 Err(AttemptError::Retry(error, wait)) => {
                     let out_of_time = started.elapsed() + wait > self.settings.max_retry_time;
                     if attempt >= max_attempts || out_of_time {
@@ -257,6 +269,8 @@ impl WechatPayClient {
             };
             return Err(if status.is_server_error() {
                 AttemptError::Retry(error, backoff)
+            } else if status.as_u16() == 401 && error.code() == Some("SIGN_ERROR") {
+                AttemptError::SignError(error)
             } else {
                 AttemptError::Fatal(error)
             });
