@@ -226,10 +226,7 @@ async fn each_decision_refusal_has_its_own_message() {
     let events = h.line(&format!("erin: click approve {own}")).await;
     assert!(ephemeral_to(&events, "erin").contains("someone else"));
     assert!(h.update_calls().is_empty());
-    assert_eq!(
-        h.store.get(&id).unwrap().unwrap().state,
-        RequestState::Pending
-    );
+    assert_eq!(h.state(&id), RequestState::Pending);
 }
 
 #[tokio::test]
@@ -249,10 +246,7 @@ async fn quorum_of_two_counts_each_person_once_and_reject_ends_it() {
     h.line("bob: react ✅ last").await;
     let events = h.line("carol: react ❌ last").await;
     assert_eq!(of(&events, "card_update")[0]["state"], "Rejected");
-    assert_eq!(
-        h.store.get(&id).unwrap().unwrap().state,
-        RequestState::Rejected
-    );
+    assert_eq!(h.state(&id), RequestState::Rejected);
     let events = h.line("erin: react ✅ last").await;
     assert!(ephemeral_to(&events, "erin").contains("already Rejected"));
     assert_eq!(h.update_calls().len(), 1);
@@ -292,10 +286,7 @@ async fn pending_request_expires_after_its_ttl() {
     assert!(update[0]["text"].as_str().unwrap().contains("Expired"));
     assert!(ephemeral_to(&events, "bob").contains("already Expired"));
     assert!(h.update_calls().is_empty());
-    assert_eq!(
-        h.store.get(&id).unwrap().unwrap().state,
-        RequestState::Expired
-    );
+    assert_eq!(h.state(&id), RequestState::Expired);
 }
 
 #[tokio::test]
@@ -350,10 +341,7 @@ async fn unverifiable_success_is_resent_with_same_number_and_applied_once() {
     assert_eq!(calls[0].body, calls[1].body, "byte-identical body");
     assert_ne!(calls[0].auth_nonce, calls[1].auth_nonce, "signed afresh");
     assert_eq!(h.sim_handle.applied_count(), 1);
-    assert_eq!(
-        h.store.get(&id).unwrap().unwrap().state,
-        RequestState::Applied
-    );
+    assert_eq!(h.state(&id), RequestState::Applied);
 }
 
 #[tokio::test]
@@ -368,10 +356,7 @@ async fn apply_then_500_ends_applied_exactly_once() {
     let calls = h.update_calls();
     assert!(calls.len() >= 2);
     assert!(calls.iter().all(|c| c.body == calls[0].body));
-    assert_eq!(
-        h.store.get(&id).unwrap().unwrap().state,
-        RequestState::Applied
-    );
+    assert_eq!(h.state(&id), RequestState::Applied);
 }
 
 #[tokio::test]
@@ -460,10 +445,7 @@ async fn unconfirmed_outcome_stays_submitting_and_is_retried_with_the_same_numbe
             .contains("will retry with the same request number")),
         "{events:?}"
     );
-    assert_eq!(
-        h.store.get(&id).unwrap().unwrap().state,
-        RequestState::Submitting
-    );
+    assert_eq!(h.state(&id), RequestState::Submitting);
     assert_eq!(h.sim_handle.applied_count(), 0);
 
     // The next line retries it: same number, same body, applied once.
@@ -472,10 +454,7 @@ async fn unconfirmed_outcome_stays_submitting_and_is_retried_with_the_same_numbe
         of(&events, "card_update").last().unwrap()["state"],
         "Applied"
     );
-    assert_eq!(
-        h.store.get(&id).unwrap().unwrap().state,
-        RequestState::Applied
-    );
+    assert_eq!(h.state(&id), RequestState::Applied);
     assert_eq!(h.sim_handle.applied_count(), 1);
     let calls = h.update_calls();
     assert_eq!(calls.len(), 5);

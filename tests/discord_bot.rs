@@ -16,9 +16,9 @@ use budget_bot::sim::Simulator;
 use budget_bot::store::Store;
 use serde_json::{json, Value};
 use support::fake_discord::{
-    FakeConfig, FakeDiscord, FakeMember, ALICE_ID, APPROVALS_CHANNEL_ID, APPROVER_ROLE_ID, BOB_ID,
-    BOT_USER_ID, CAROL_ID, GENERAL_CHANNEL_ID, GUILD_ID, NOTIFICATIONS_CHANNEL_ID,
-    REQUESTER_ROLE_ID,
+    FakeConfig, FakeDiscord, FakeMember, InteractionRef, RecordedRequest, ALICE_ID,
+    APPROVALS_CHANNEL_ID, APPROVER_ROLE_ID, BOB_ID, BOT_USER_ID, CAROL_ID, GENERAL_CHANNEL_ID,
+    GUILD_ID, NOTIFICATIONS_CHANNEL_ID, REQUESTER_ROLE_ID,
 };
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -149,25 +149,10 @@ impl World {
                 ],
             )
             .await;
-        self.fake
-            .wait_until("the requester's reply", WAIT, |f| {
-                f.original_response(&it)
-                    .and_then(|m| {
-                        m["content"]
-                            .as_str()
-                            .map(|c| c.contains("Card: https://discord.com/channels/"))
-                    })
-                    .unwrap_or(false)
-            })
-            .await
-            .unwrap();
+        self.reply_contains(&it, "Card: https://discord.com/channels/")
+            .await;
         assert_eq!(self.fake.ack_type(&it), Some(5));
-        let callback = self
-            .fake
-            .requests()
-            .into_iter()
-            .find(|r| r.is_callback_for(&it))
-            .unwrap();
+        let callback = self.callback(&it).await;
         assert_eq!(
             callback.body["data"]["flags"], 64,
             "the requester's reply is ephemeral"
@@ -183,6 +168,26 @@ impl World {
             .await
             .unwrap();
         self.card_id()
+    }
+
+    /// The interaction's initial response (ack), once it arrives.
+    async fn callback(&self, it: &InteractionRef) -> RecordedRequest {
+        self.fake
+            .wait_for_request(|r| r.is_callback_for(it), WAIT)
+            .await
+            .unwrap()
+    }
+
+    /// Waits until the interaction's own reply (ephemeral or not) contains `needle`.
+    async fn reply_contains(&self, it: &InteractionRef, needle: &str) {
+        self.fake
+            .wait_until(needle, WAIT, |f| {
+                f.original_response(it)
+                    .and_then(|m| m["content"].as_str().map(|c| c.contains(needle)))
+                    .unwrap_or(false)
+            })
+            .await
+            .unwrap();
     }
 
     fn request_state(&self) -> RequestState {
@@ -249,12 +254,7 @@ async fn registers_commands_with_intents_and_answers_show() {
         .await
         .unwrap();
     assert_eq!(w.fake.ack_type(&it), Some(5));
-    let callback = w
-        .fake
-        .requests()
-        .into_iter()
-        .find(|r| r.is_callback_for(&it))
-        .unwrap();
+    let callback = w.callback(&it).await;
     assert!(
         callback.body["data"]["flags"].is_null(),
         "show answers in the channel"
@@ -272,16 +272,7 @@ async fn registers_commands_with_intents_and_answers_show() {
         .fake
         .send_autocomplete(CAROL_ID, "budget", "show", "stock", "spr")
         .await;
-    w.fake
-        .wait_for_request(|r| r.is_callback_for(&it), WAIT)
-        .await
-        .unwrap();
-    let callback = w
-        .fake
-        .requests()
-        .into_iter()
-        .find(|r| r.is_callback_for(&it))
-        .unwrap();
+    let callback = w.callback(&it).await;
     assert_eq!(callback.body["type"], 8);
     assert_eq!(callback.body["data"]["choices"][0]["value"], "123");
 
@@ -290,16 +281,7 @@ async fn registers_commands_with_intents_and_answers_show() {
         .fake
         .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("999"))])
         .await;
-    w.fake
-        .wait_for_request(|r| r.is_callback_for(&it), WAIT)
-        .await
-        .unwrap();
-    let callback = w
-        .fake
-        .requests()
-        .into_iter()
-        .find(|r| r.is_callback_for(&it))
-        .unwrap();
+    let callback = w.callback(&it).await;
     assert_eq!(callback.body["type"], 4);
     assert_eq!(callback.body["data"]["flags"], 64);
     assert!(callback.body["data"]["content"]
@@ -355,14 +337,7 @@ async fn card_with_buttons_and_reactions_then_button_approval_applies_once() {
     let buttons = &w.card()["components"][0]["components"];
     assert_eq!(buttons[0]["disabled"], true);
     assert_eq!(buttons[1]["disabled"], true);
-    w.fake
-        .wait_until("the clicker's answer", WAIT, |f| {
-            f.original_response(&it)
-                .and_then(|m| m["content"].as_str().map(|c| c.contains("Applied")))
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap();
+    w.reply_contains(&it, "Applied").await;
     let notices = w.fake.messages_in(NOTIFICATIONS_CHANNEL_ID);
     let applied = notices.last().unwrap()["embeds"][0].clone();
     assert_eq!(applied["title"], "Applied: Spring sale (123)");
@@ -417,20 +392,8 @@ async fn refusals_change_nothing() {
     w.fake
         .set_member_roles(BOB_ID, vec![REQUESTER_ROLE_ID, APPROVER_ROLE_ID]);
     let it = w.fake.send_component_click(BOB_ID, card_id, &approve).await;
-    w.fake
-        .wait_until("self-approval refusal", WAIT, |f| {
-            f.original_response(&it)
-                .and_then(|m| m["content"].as_str().map(|c| c.contains("someone else")))
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap();
-    let callback = w
-        .fake
-        .requests()
-        .into_iter()
-        .find(|r| r.is_callback_for(&it))
-        .unwrap();
+    w.reply_contains(&it, "someone else").await;
+    let callback = w.callback(&it).await;
     assert_eq!(callback.body["data"]["flags"], 64, "refusals are ephemeral");
 
     // A member without the approver role: the click is refused privately...
@@ -438,14 +401,7 @@ async fn refusals_change_nothing() {
         .fake
         .send_component_click(CAROL_ID, card_id, &approve)
         .await;
-    w.fake
-        .wait_until("missing-role refusal", WAIT, |f| {
-            f.original_response(&it)
-                .and_then(|m| m["content"].as_str().map(|c| c.contains("approver role")))
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap();
+    w.reply_contains(&it, "approver role").await;
     // ...and the reaction is removed with the reason sent by DM.
     w.fake
         .send_reaction_add(CAROL_ID, APPROVALS_CHANNEL_ID, card_id, "✅")
@@ -479,14 +435,7 @@ async fn refusals_change_nothing() {
         .fake
         .send_interaction_command(ALICE_ID, "budget", "pending", vec![])
         .await;
-    w.fake
-        .wait_until("pending list", WAIT, |f| {
-            f.original_response(&other)
-                .and_then(|m| m["content"].as_str().map(|c| c.contains("1 pending")))
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap();
+    w.reply_contains(&other, "1 pending").await;
     let other_message = w.fake.original_response(&other).unwrap()["id"]
         .as_str()
         .unwrap()

@@ -167,6 +167,11 @@ impl Harness {
             .collect()
     }
 
+    /// The stored state of request `id`.
+    pub fn state(&self, id: &str) -> budget_bot::domain::request::RequestState {
+        self.store.get(id).unwrap().expect("request exists").state
+    }
+
     pub fn daily_limit(&self, stock: &str) -> Option<i64> {
         let pc = if stock == "200" {
             "200000002"
