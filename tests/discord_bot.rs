@@ -470,6 +470,43 @@ async fn refusals_change_nothing() {
     assert!(description.contains("Pending: 0 of 1"), "{description}");
 }
 
+/// `show` defers publicly; when WeChat Pay then fails, the public placeholder is removed and
+/// the reason goes to the user alone.
+#[tokio::test]
+async fn show_failure_after_a_public_deferral_is_answered_privately() {
+    let w = World::new().await;
+    let bot = w.start_bot(1).await;
+    for _ in 0..4 {
+        w.sim.handle().push_fault(
+            budget_bot::sim::FaultMatch::GetStock,
+            budget_bot::sim::Fault::BadSignature,
+        );
+    }
+    let it = w
+        .fake
+        .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("123"))])
+        .await;
+    let followup = w
+        .fake
+        .wait_for_request(|r| r.is_webhook_for(&it) && r.method == "POST", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(followup.body["flags"], 64, "the reason is ephemeral");
+    let text = followup.body["content"].as_str().unwrap();
+    assert!(text.contains("signature verification"), "{text}");
+    let deleted = w
+        .fake
+        .requests()
+        .into_iter()
+        .any(|r| r.is_webhook_for(&it) && r.method == "DELETE");
+    assert!(deleted, "the public placeholder was removed");
+    assert!(
+        w.fake.messages_in(GENERAL_CHANNEL_ID).is_empty(),
+        "nothing public remains"
+    );
+    bot.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn slow_wechat_pay_still_gets_the_interaction_answered_in_time() {
     let w = World::new().await;
