@@ -93,13 +93,13 @@ struct AuditHead {
     hash: String,
 }
 
-/// Held while a request is being applied; see [`Store::begin_applying`].
-pub struct ApplyingGuard {
+/// Held while a request is worked on; see [`Store::claim_work`].
+pub struct WorkGuard {
     set: Arc<Mutex<HashSet<String>>>,
     id: String,
 }
 
-impl Drop for ApplyingGuard {
+impl Drop for WorkGuard {
     fn drop(&mut self) {
         self.set
             .lock()
@@ -118,10 +118,10 @@ pub struct AuditBreak {
 /// The store. One per process: sled locks its folder.
 #[derive(Clone)]
 pub struct Store {
-    /// Requests some worker of this process is applying right now. Shared by every clone, so
-    /// no two workers of one process send the same request at once; sled's folder lock keeps
-    /// other processes out.
-    applying: Arc<Mutex<HashSet<String>>>,
+    /// Requests some worker of this process is working on right now (posting the card,
+    /// applying). Shared by every clone, so no two workers of one process post or send the same
+    /// request at once; sled's folder lock keeps other processes out.
+    busy: Arc<Mutex<HashSet<String>>>,
     db: sled::Db,
     requests: sled::Tree,
     audit: sled::Tree,
@@ -163,7 +163,7 @@ impl Store {
             audit: db.open_tree(TREE_AUDIT)?,
             cards: db.open_tree(TREE_CARDS)?,
             meta: db.open_tree(TREE_META)?,
-            applying: Arc::default(),
+            busy: Arc::default(),
             db,
         })
     }
@@ -275,19 +275,19 @@ impl Store {
         }
     }
 
-    /// Marks `id` as being applied by the caller until the guard drops; `None` when another
-    /// worker of this process is applying it.
-    pub fn begin_applying(&self, id: &str) -> Option<ApplyingGuard> {
-        let mut set = self.applying.lock().unwrap_or_else(|p| p.into_inner());
-        set.insert(id.to_string()).then(|| ApplyingGuard {
-            set: self.applying.clone(),
+    /// Marks `id` as worked on by the caller until the guard drops; `None` when another worker
+    /// of this process is working on it.
+    pub fn claim_work(&self, id: &str) -> Option<WorkGuard> {
+        let mut set = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        set.insert(id.to_string()).then(|| WorkGuard {
+            set: self.busy.clone(),
             id: id.to_string(),
         })
     }
 
-    /// True while some worker of this process is applying `id`.
-    pub fn is_applying(&self, id: &str) -> bool {
-        self.applying
+    /// True while some worker of this process is working on `id`.
+    pub fn is_busy(&self, id: &str) -> bool {
+        self.busy
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .contains(id)

@@ -248,3 +248,79 @@ async fn a_timeout_then_a_refused_resend_is_settled_by_the_stock_not_the_last_an
     let after = store.get(request.id.as_str()).unwrap().unwrap();
     assert_eq!(after.state, RequestState::Applied);
 }
+
+/// Fails its first `post_card`, like a chat platform that was briefly unreachable.
+#[derive(Default)]
+struct FlakyCards {
+    posts: Mutex<u32>,
+}
+
+#[async_trait]
+impl Notifier for FlakyCards {
+    async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
+        let mut posts = self.posts.lock().unwrap();
+        *posts += 1;
+        if *posts == 1 {
+            return Err(NotifyError("platform unreachable".into()));
+        }
+        Ok(CardRef {
+            channel_id: "c".into(),
+            message_id: format!("m-{}", request.id),
+        })
+    }
+    async fn update_card(&self, _: &ChangeRequest) -> Result<(), NotifyError> {
+        Ok(())
+    }
+    async fn notify(&self, _: &Notice) -> Result<(), NotifyError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_card_that_could_not_be_posted_is_posted_once_by_the_next_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let mut api = MockCouponApi::new();
+    api.expect_get_stock()
+        .times(1)
+        .returning(|_| ok(stock(100)));
+    api.expect_update_budget().times(0);
+    let cards = Arc::new(FlakyCards::default());
+    let app = App::new(
+        vec![StockConfig {
+            stock_id: "123".into(),
+            product_coupon_id: "200000001".into(),
+            name: None,
+        }],
+        ApprovalConfig::default(),
+        Arc::new(api),
+        store.clone(),
+        cards.clone(),
+        Arc::new(ManualClock::new(2000)),
+    );
+    let alice = budget_bot::domain::request::Actor::new(
+        "console:alice",
+        "alice",
+        &[budget_bot::config::Capability::Requester],
+    );
+    app.request_change(&alice, "123", UpdateMode::MaxCountPerDay, 300, None)
+        .await
+        .unwrap();
+    let request = store.last().unwrap().unwrap();
+    assert_eq!(request.card, None);
+    app.retry_unresolved().await.unwrap();
+    app.retry_unresolved().await.unwrap();
+    assert_eq!(
+        *cards.posts.lock().unwrap(),
+        2,
+        "posted again once, not on every sweep"
+    );
+    let request = store.get(request.id.as_str()).unwrap().unwrap();
+    assert!(request.card.is_some());
+    assert_eq!(
+        store
+            .request_for_card(&request.card.unwrap().message_id)
+            .unwrap(),
+        Some(request.id.to_string())
+    );
+}

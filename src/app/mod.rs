@@ -279,12 +279,15 @@ impl App {
             ),
             ..request
         };
+        // Claimed before it is stored, so no sweep posts its card a second time.
+        let working = self.store.claim_work(request.id.as_str());
         self.store.create(
             &request,
             AuditNote::new(now, "requested", Some(actor.as_ref())),
         )?;
         failpoint::hit("after_request_stored");
         let request = self.attach_card(request).await?;
+        drop(working);
         failpoint::hit("after_card_posted");
         self.announce(NoticeKind::Requested, &request, Some(actor), || {
             format!(
@@ -532,28 +535,37 @@ impl App {
         Ok(true)
     }
 
-    /// On start: post cards that were never posted, then resume requests left Approved or
-    /// Submitting (with their stored request number). Returns the ids resumed.
+    /// On start: post cards that were never posted and resume requests left Approved or
+    /// Submitting. Returns the ids resumed.
     pub async fn recover(&self) -> Result<Vec<String>, AppError> {
-        for request in self.store.in_state(&[RequestState::Pending])? {
-            if request.card.is_none() {
-                self.attach_card(request).await?;
-            }
-        }
         self.retry_unresolved().await
     }
 
-    /// Resumes requests left Approved or Submitting that this process is not applying right
-    /// now: after a restart, or when an earlier outcome could not be confirmed. Run
-    /// periodically by the adapters.
+    /// Finishes work no worker of this process is doing: cards of pending requests that were
+    /// never posted, and requests left Approved or Submitting (after a restart, or when an
+    /// outcome could not be confirmed), resumed with their stored number. Run at start and
+    /// then periodically by the adapters. Returns the ids resumed.
     pub async fn retry_unresolved(&self) -> Result<Vec<String>, AppError> {
+        for request in self.store.in_state(&[RequestState::Pending])? {
+            if request.card.is_some() {
+                continue;
+            }
+            if let Some(_working) = self.store.claim_work(request.id.as_str()) {
+                // Re-read: the worker that created it may have attached it meanwhile.
+                if let Some(request) = self.store.get(request.id.as_str())? {
+                    if request.card.is_none() {
+                        self.attach_card(request).await?;
+                    }
+                }
+            }
+        }
         let mut resumed = Vec::new();
         for request in self
             .store
             .in_state(&[RequestState::Approved, RequestState::Submitting])?
         {
             let id = request.id.to_string();
-            if self.store.is_applying(&id) {
+            if self.store.is_busy(&id) {
                 continue;
             }
             tracing::info!(request = %id, state = %request.state, "resuming request");
@@ -567,7 +579,7 @@ impl App {
     /// with the stored request number and body, record the outcome. `resumed` is true when an
     /// earlier attempt (before a restart, or unconfirmed) may already have been applied.
     async fn apply(&self, id: &str, resumed: bool) -> Result<Option<ChangeRequest>, AppError> {
-        let Some(_applying) = self.store.begin_applying(id) else {
+        let Some(_working) = self.store.claim_work(id) else {
             return Ok(self.store.get(id)?);
         };
         let now = self.clock.now();
