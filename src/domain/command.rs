@@ -128,7 +128,7 @@ const SUBCOMMANDS: &[Subcommand] = &[
         name: "cancel",
         usage: "/budget cancel <request>",
         example: "/budget cancel last",
-        about: "cancel a pending change by its request id, or `last` for your latest",
+        about: "cancel a pending change by its request id, or `last` for the most recent request",
     },
     Subcommand {
         name: "history",
