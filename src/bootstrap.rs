@@ -173,9 +173,22 @@ pub async fn start_discord(
     store: Store,
     clock: Arc<dyn Clock>,
 ) -> Result<crate::chat::discord::RunningBot, String> {
-    use crate::chat::discord::{self, DiscordNotifier, DiscordSettings};
-    let settings =
-        DiscordSettings::from_config(config.require_discord("run").map_err(|e| e.to_string())?)?;
+    let settings = crate::chat::discord::DiscordSettings::from_config(
+        config.require_discord("run").map_err(|e| e.to_string())?,
+    )?;
+    start_discord_with(config, settings, token, api, store, clock).await
+}
+
+/// [`start_discord`] with settings given (tests shorten the sweep interval).
+pub async fn start_discord_with(
+    config: &Config,
+    settings: crate::chat::discord::DiscordSettings,
+    token: &crate::chat::discord::Token,
+    api: Arc<dyn CouponApi>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> Result<crate::chat::discord::RunningBot, String> {
+    use crate::chat::discord::{self, DiscordNotifier};
     let notifier = Arc::new(DiscordNotifier::new(settings.clone()));
     let app = Arc::new(App::new(
         config.stocks.clone(),

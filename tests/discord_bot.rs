@@ -83,6 +83,12 @@ impl World {
         )
         .await
         .expect("bot starts");
+        self.wait_registered(connection).await;
+        bot
+    }
+
+    /// Waits until the bot has registered its commands `connection` times.
+    async fn wait_registered(&self, connection: usize) {
         self.fake
             .wait_until("command registration", WAIT, |f| {
                 f.requests()
@@ -95,7 +101,6 @@ impl World {
             })
             .await
             .unwrap();
-        bot
     }
 
     fn update_calls(&self) -> usize {
@@ -677,4 +682,42 @@ async fn run_uses_the_env_token_and_stops_cleanly_on_sigterm() {
     // The store was released and flushed: it opens and holds no half-done work.
     let store = Store::open(&dir.path().join("store.sled")).unwrap();
     assert!(store.all().unwrap().is_empty());
+}
+
+/// The expiry sweep edits the card of a request whose time is up and disables its buttons.
+#[tokio::test]
+async fn expired_request_card_says_so() {
+    use budget_bot::app::ManualClock;
+    use budget_bot::chat::discord::DiscordSettings;
+    let w = World::new().await;
+    let clock = Arc::new(ManualClock::new(common::T0));
+    let mut settings = DiscordSettings::from_config(w.config.discord.as_ref().unwrap()).unwrap();
+    settings.sweep_interval = Duration::from_millis(100);
+    let bot = budget_bot::bootstrap::start_discord_with(
+        &w.config,
+        settings,
+        &Token::new("fake-token"),
+        Arc::new(common::client(w.sim.base_url())),
+        w.store.clone(),
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    w.wait_registered(1).await;
+    let card_id = w.request_daily(20_000).await;
+    clock.advance(ApprovalConfig::default().ttl.as_secs());
+    let description = w
+        .card_when("the expired card", |d| d.contains("Status: Expired"))
+        .await;
+    assert!(description.contains("Expired at"), "{description}");
+    let buttons = &w.card()["components"][0]["components"];
+    assert_eq!(buttons[0]["disabled"], true);
+    let approve = custom_id(&w.card(), "Approve");
+    let it = w
+        .fake
+        .send_component_click(ALICE_ID, card_id, &approve)
+        .await;
+    w.reply_contains(&it, "already Expired").await;
+    assert_eq!(w.update_calls(), 0);
+    bot.shutdown().await.unwrap();
 }

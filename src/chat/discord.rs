@@ -103,6 +103,8 @@ pub struct DiscordSettings {
     pub requester_roles: HashSet<RoleId>,
     pub approver_roles: HashSet<RoleId>,
     pub api_base_url: Option<String>,
+    /// How often expiry and unresolved requests are swept ([`EXPIRY_SWEEP_INTERVAL`]).
+    pub sweep_interval: Duration,
 }
 
 fn snowflake(key: &str, value: &str) -> Result<u64, String> {
@@ -137,6 +139,7 @@ impl DiscordSettings {
             requester_roles: roles("requester_role_ids", &config.requester_role_ids)?,
             approver_roles: roles("approver_role_ids", &config.approver_role_ids)?,
             api_base_url: config.api_base_url.clone(),
+            sweep_interval: EXPIRY_SWEEP_INTERVAL,
         };
         if settings.approver_roles.is_empty() {
             return Err("[discord] approver_role_ids is empty: nobody could approve".into());
@@ -849,6 +852,7 @@ pub async fn start(
     notifier: Arc<DiscordNotifier>,
 ) -> Result<RunningBot, String> {
     let http = http_client(token, settings.api_base_url.as_deref());
+    let sweep_interval = settings.sweep_interval;
     let in_flight = Arc::new(RwLock::new(false));
     let handler = Handler::new(app.clone(), settings, in_flight.clone());
     let mut client = ClientBuilder::new_with_http(http, INTENTS)
@@ -868,7 +872,7 @@ pub async fn start(
     let sweep_app = app.clone();
     let sweep_guard = in_flight.clone();
     let sweeper = tokio::spawn(async move {
-        let mut interval = tokio::time::interval(EXPIRY_SWEEP_INTERVAL);
+        let mut interval = tokio::time::interval(sweep_interval);
         loop {
             interval.tick().await;
             let guard = sweep_guard.read().await;
