@@ -102,6 +102,10 @@ fn stored(store: &Store, state: RequestState) -> ChangeRequest {
 }
 
 fn app(api: MockCouponApi, store: Store) -> App {
+    app_with(api, store, Arc::new(Recorder::default()))
+}
+
+fn app_with(api: MockCouponApi, store: Store, notifier: Arc<dyn Notifier>) -> App {
     App::new(
         vec![StockConfig {
             stock_id: "123".into(),
@@ -111,7 +115,7 @@ fn app(api: MockCouponApi, store: Store) -> App {
         ApprovalConfig::default(),
         Arc::new(api),
         store,
-        Arc::new(Recorder::default()),
+        notifier,
         Arc::new(ManualClock::new(2000)),
     )
 }
@@ -286,18 +290,7 @@ async fn a_card_that_could_not_be_posted_is_posted_once_by_the_next_sweep() {
         .returning(|_| ok(stock(100)));
     api.expect_update_budget().times(0);
     let cards = Arc::new(FlakyCards::default());
-    let app = App::new(
-        vec![StockConfig {
-            stock_id: "123".into(),
-            product_coupon_id: "200000001".into(),
-            name: None,
-        }],
-        ApprovalConfig::default(),
-        Arc::new(api),
-        store.clone(),
-        cards.clone(),
-        Arc::new(ManualClock::new(2000)),
-    );
+    let app = app_with(api, store.clone(), cards.clone());
     let alice = budget_bot::domain::request::Actor::new(
         "console:alice",
         "alice",
