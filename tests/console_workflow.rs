@@ -408,14 +408,8 @@ async fn simultaneous_approvals_submit_once_every_time() {
         });
         first.await.unwrap();
         second.await.unwrap();
-        let stored = h.store.get(&id).unwrap().unwrap();
-        let sends = h
-            .update_calls()
-            .into_iter()
-            .filter(|c| c.out_request_no.as_deref() == Some(stored.out_request_no.as_str()))
-            .count();
-        assert_eq!(sends, 1, "round {round}: one update-budget call");
-        assert_eq!(stored.state, RequestState::Applied);
+        assert_eq!(h.sends_of(&id), 1, "round {round}: one update-budget call");
+        assert_eq!(h.state(&id), RequestState::Applied);
         assert_eq!(h.daily_limit("123"), Some(target));
     }
     assert_eq!(h.sim_handle.applied_count(), 25);
@@ -512,13 +506,7 @@ async fn contested_claim_to_submit_sends_once() {
         });
         first.await.unwrap();
         second.await.unwrap();
-        let stored = h.store.get(&id).unwrap().unwrap();
-        let sends = h
-            .update_calls()
-            .into_iter()
-            .filter(|c| c.out_request_no.as_deref() == Some(stored.out_request_no.as_str()))
-            .count();
-        assert_eq!(sends, 1, "round {round}: one update-budget call");
-        assert_eq!(stored.state, RequestState::Applied);
+        assert_eq!(h.sends_of(&id), 1, "round {round}: one update-budget call");
+        assert_eq!(h.state(&id), RequestState::Applied);
     }
 }

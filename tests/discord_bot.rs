@@ -183,6 +183,17 @@ impl World {
             .unwrap()
     }
 
+    /// Waits until the interaction's reply carries an embed (`show`).
+    async fn reply_has_embed(&self, it: &InteractionRef) {
+        self.fake
+            .wait_until("an embed reply", WAIT, |f| {
+                f.original_response(it)
+                    .is_some_and(|m| m["embeds"].as_array().is_some_and(|e| !e.is_empty()))
+            })
+            .await
+            .unwrap();
+    }
+
     /// Waits until the interaction's own reply (ephemeral or not) contains `needle`.
     async fn reply_contains(&self, it: &InteractionRef, needle: &str) {
         self.fake
@@ -251,13 +262,7 @@ async fn registers_commands_with_intents_and_answers_show() {
         .fake
         .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("123"))])
         .await;
-    w.fake
-        .wait_until("the show embed", WAIT, |f| {
-            f.original_response(&it)
-                .is_some_and(|m| m["embeds"].as_array().is_some_and(|e| !e.is_empty()))
-        })
-        .await
-        .unwrap();
+    w.reply_has_embed(&it).await;
     assert_eq!(w.fake.ack_type(&it), Some(5));
     let callback = w.callback(&it).await;
     assert!(
@@ -456,13 +461,7 @@ async fn refusals_change_nothing() {
         .fake
         .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("123"))])
         .await;
-    w.fake
-        .wait_until("sentinel reply", WAIT, |f| {
-            f.original_response(&sentinel)
-                .is_some_and(|m| m["embeds"].as_array().is_some_and(|e| !e.is_empty()))
-        })
-        .await
-        .unwrap();
+    w.reply_has_embed(&sentinel).await;
 
     // Shutdown waits for in-flight handlers, so anything those events started has finished.
     bot.shutdown().await.unwrap();

@@ -11,6 +11,13 @@ pub fn limit_text(value: Option<i64>) -> String {
     value.map(group).unwrap_or_else(|| "unlimited".into())
 }
 
+/// What is left under a limit after `sent` (`unlimited` for an absent limit, never negative).
+pub fn left_text(limit: Option<i64>, sent: i64) -> String {
+    limit
+        .map(|l| group(l.saturating_sub(sent).max(0)))
+        .unwrap_or_else(|| "unlimited".into())
+}
+
 /// UTC `YYYY-MM-DD HH:MM:SSZ`.
 pub fn time_text(unix: u64) -> String {
     /// 9999-12-31T23:59:59Z: humantime cannot format later instants.
@@ -26,14 +33,8 @@ pub fn time_text(unix: u64) -> String {
 
 /// The lines of `/budget show`.
 pub fn stock_text(label: &str, stock: &StockEntity) -> String {
-    let total_left = stock
-        .max_count()
-        .map(|m| group((m - stock.sent_total()).max(0)))
-        .unwrap_or_else(|| "?".into());
-    let today_left = stock
-        .max_count_per_day()
-        .map(|m| group((m - stock.sent_today()).max(0)))
-        .unwrap_or_else(|| "unlimited".into());
+    let total_left = left_text(stock.max_count(), stock.sent_total());
+    let today_left = left_text(stock.max_count_per_day(), stock.sent_today());
     format!(
         "{label}: {state}\n\
          total limit (max_count): {total} | sent {sent_total} | left {total_left}\n\

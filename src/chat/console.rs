@@ -238,7 +238,7 @@ impl Console {
         let actor = Actor::new(format!("console:{user}"), user, caps);
         let words: Vec<&str> = text.split_whitespace().collect();
         let result = match words.as_slice() {
-            [first, ..] if first.starts_with("/budget") || first.starts_with('/') => {
+            [first, ..] if first.starts_with('/') => {
                 self.app.handle_text(&actor, text).await
             }
             ["react", emoji, request] => match decision_for_emoji(emoji) {

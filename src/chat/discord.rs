@@ -478,12 +478,7 @@ impl Notifier for DiscordNotifier {
             }
         }
         if let Some(card) = &notice.request.card {
-            if let Ok((channel, message)) = parse_message_id(card) {
-                embed = embed.url(format!(
-                    "https://discord.com/channels/{}/{channel}/{message}",
-                    self.settings.guild_id
-                ));
-            }
+            embed = embed.url(card_link(self.settings.guild_id, card));
         }
         self.settings
             .notifications_channel
@@ -504,60 +499,66 @@ pub struct Handler {
     in_flight: Arc<RwLock<bool>>,
 }
 
+/// The message link of a card.
+fn card_link(guild: GuildId, card: &CardRef) -> String {
+    format!(
+        "https://discord.com/channels/{guild}/{}/{}",
+        card.channel_id, card.message_id
+    )
+}
+
+/// What a user sees when the bot itself failed (the store); details go to the logs.
+fn internal_error_text(e: &crate::app::AppError) -> String {
+    format!("Something went wrong on the bot's side: {e}")
+}
+
 fn member_roles(member: Option<&Member>) -> &[RoleId] {
     member.map(|m| m.roles.as_slice()).unwrap_or(&[])
 }
 
 fn reply_embed(reply: &Reply) -> Option<CreateEmbed> {
     match &reply.body {
-        ReplyBody::Stock { label, stock } => {
-            let left = |limit: Option<i64>, sent: i64| {
-                limit
-                    .map(|l| crate::domain::request::group((l - sent).max(0)))
-                    .unwrap_or_else(|| "unlimited".into())
-            };
-            Some(
-                CreateEmbed::new()
-                    .title(label)
-                    .color(COLOR_INFO)
-                    .field("State", stock.state.to_string(), true)
-                    .field(
-                        "Total limit (max_count)",
-                        render::limit_text(stock.max_count()),
-                        true,
-                    )
-                    .field(
-                        "Daily limit (max_count_per_day)",
-                        render::limit_text(stock.max_count_per_day()),
-                        true,
-                    )
-                    .field(
-                        "Per user",
-                        render::limit_text(stock.max_count_per_user()),
-                        true,
-                    )
-                    .field(
-                        "Sent in total",
-                        crate::domain::request::group(stock.sent_total()),
-                        true,
-                    )
-                    .field(
-                        "Sent today",
-                        crate::domain::request::group(stock.sent_today()),
-                        true,
-                    )
-                    .field(
-                        "Left in total",
-                        left(stock.max_count(), stock.sent_total()),
-                        true,
-                    )
-                    .field(
-                        "Left today",
-                        left(stock.max_count_per_day(), stock.sent_today()),
-                        true,
-                    ),
-            )
-        }
+        ReplyBody::Stock { label, stock } => Some(
+            CreateEmbed::new()
+                .title(label)
+                .color(COLOR_INFO)
+                .field("State", stock.state.to_string(), true)
+                .field(
+                    "Total limit (max_count)",
+                    render::limit_text(stock.max_count()),
+                    true,
+                )
+                .field(
+                    "Daily limit (max_count_per_day)",
+                    render::limit_text(stock.max_count_per_day()),
+                    true,
+                )
+                .field(
+                    "Per user",
+                    render::limit_text(stock.max_count_per_user()),
+                    true,
+                )
+                .field(
+                    "Sent in total",
+                    crate::domain::request::group(stock.sent_total()),
+                    true,
+                )
+                .field(
+                    "Sent today",
+                    crate::domain::request::group(stock.sent_today()),
+                    true,
+                )
+                .field(
+                    "Left in total",
+                    render::left_text(stock.max_count(), stock.sent_total()),
+                    true,
+                )
+                .field(
+                    "Left today",
+                    render::left_text(stock.max_count_per_day(), stock.sent_today()),
+                    true,
+                ),
+        ),
         _ => None,
     }
 }
@@ -577,8 +578,8 @@ impl Handler {
         if let ReplyBody::Created(request) = &reply.body {
             if let Some(card) = &request.card {
                 text.push_str(&format!(
-                    "\nCard: https://discord.com/channels/{}/{}/{}",
-                    self.settings.guild_id, card.channel_id, card.message_id
+                    "\nCard: {}",
+                    card_link(self.settings.guild_id, card)
                 ));
             }
         }
@@ -616,7 +617,7 @@ impl Handler {
                 tracing::error!(error = %e, "command failed");
                 Reply {
                     ephemeral: true,
-                    body: ReplyBody::Text(format!("Something went wrong on the bot's side: {e}")),
+                    body: ReplyBody::Text(internal_error_text(&e)),
                 }
             }
         };
@@ -624,7 +625,7 @@ impl Handler {
             // A refusal after a public deferral: drop the public placeholder, answer privately.
             let _ = cmd.delete_response(&ctx.http).await;
             let followup = CreateInteractionResponseFollowup::new()
-                .content(self.reply_text(&reply))
+                .content(truncate(&self.reply_text(&reply)))
                 .ephemeral(true);
             if let Err(e) = cmd.create_followup(&ctx.http, followup).await {
                 tracing::error!(error = %e, "could not send the reply");
@@ -671,7 +672,7 @@ impl Handler {
             .await
         {
             Ok(reply) => reply.text(),
-            Err(e) => format!("Something went wrong on the bot's side: {e}"),
+            Err(e) => internal_error_text(&e),
         };
         if let Err(e) = click
             .edit_response(

@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use tokio::time::Instant;
 
@@ -217,7 +217,6 @@ impl WechatPayClient {
             .request(method.clone(), url)
             .header(AUTHORIZATION, authorization)
             .header(ACCEPT, "application/json")
-            .header(USER_AGENT, USER_AGENT_VALUE)
             .header("Wechatpay-Serial", self.verifier.key_id());
         if !body.is_empty() {
             builder = builder

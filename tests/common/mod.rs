@@ -167,6 +167,20 @@ impl Harness {
             .collect()
     }
 
+    /// How many update-budget calls carried request `id`'s `out_request_no`.
+    pub fn sends_of(&self, id: &str) -> usize {
+        let no = self
+            .store
+            .get(id)
+            .unwrap()
+            .expect("request exists")
+            .out_request_no;
+        self.update_calls()
+            .iter()
+            .filter(|c| c.out_request_no.as_deref() == Some(no.as_str()))
+            .count()
+    }
+
     /// The stored state of request `id`.
     pub fn state(&self, id: &str) -> budget_bot::domain::request::RequestState {
         self.store.get(id).unwrap().expect("request exists").state
