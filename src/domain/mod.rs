@@ -5,3 +5,4 @@ pub mod command;
 pub mod custom_id;
 pub mod policy;
 pub mod request;
+pub mod text;

@@ -1,0 +1,89 @@
+//! Bounding text that came from outside (a user's line, an API's error message, a header) before
+//! it is echoed anywhere: in a reply, a card, a notification, a console event or a log line.
+//! Control characters and bidirectional overrides are removed (they reorder or hide what a
+//! reader sees), and anything longer than the bound is cut and marked as cut.
+
+/// The most characters of outside text any message echoes.
+pub const MAX_ECHO: usize = 300;
+
+/// True for characters that must never be echoed: C0/C1 controls (NUL, escape sequences,
+/// carriage returns), and the Unicode bidi embeddings, overrides, isolates and marks that can make
+/// text read differently from what it is (U+202E and friends), and other invisible format marks.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200F}'   // zero-width spaces/joiners, LRM, RLM
+                | '\u{202A}'..='\u{202E}' // LRE, RLE, PDF, LRO, RLO
+                | '\u{2060}'..='\u{2064}' // word joiner, invisible operators
+                | '\u{2066}'..='\u{2069}' // LRI, RLI, FSI, PDI
+                | '\u{061C}'              // Arabic letter mark
+                | '\u{FEFF}'              // zero-width no-break space (BOM)
+                | '\u{FFF9}'..='\u{FFFB}' // interlinear annotations
+        )
+}
+
+/// `text` without unsafe characters (line breaks and tabs become spaces) and at most `max`
+/// characters long; a longer text is cut and says how much was left out.
+pub fn bounded(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut kept = 0usize;
+    let mut dropped = 0usize;
+    for c in text.chars() {
+        let c = match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if is_unsafe_char(c) => continue,
+            c => c,
+        };
+        if kept < max {
+            out.push(c);
+            kept += 1;
+        } else {
+            dropped += 1;
+        }
+    }
+    if dropped > 0 {
+        out.push_str(&format!("… [cut: {dropped} more characters]"));
+    }
+    out
+}
+
+/// [`bounded`] with the default bound, [`MAX_ECHO`].
+pub fn echo(text: &str) -> String {
+    bounded(text, MAX_ECHO)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_clean_text_is_unchanged() {
+        assert_eq!(echo("SYSTEM_ERROR 系统繁忙"), "SYSTEM_ERROR 系统繁忙");
+    }
+
+    #[test]
+    fn long_text_is_cut_and_says_so() {
+        let long = "x".repeat(1_000_000);
+        let shown = echo(&long);
+        assert!(shown.starts_with(&"x".repeat(MAX_ECHO)));
+        assert!(
+            shown.ends_with("… [cut: 999700 more characters]"),
+            "{shown}"
+        );
+        assert!(shown.chars().count() < MAX_ECHO + 40);
+    }
+
+    #[test]
+    fn controls_and_bidi_marks_are_removed() {
+        let shown = echo("a\u{0}b\u{202E}c\u{2066}d\u{1b}[31me\nf");
+        assert_eq!(shown, "abcd[31me f");
+        assert!(!shown.chars().any(is_unsafe_char));
+    }
+
+    #[test]
+    fn cut_counts_characters_not_bytes() {
+        let shown = bounded("批次批次批次", 2);
+        assert_eq!(shown, "批次… [cut: 4 more characters]");
+    }
+}
