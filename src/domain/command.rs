@@ -13,6 +13,7 @@
 
 use std::fmt;
 
+use crate::domain::text;
 use crate::wechatpay::model::{UpdateMode, MAX_BUDGET_VALUE};
 
 /// The word every command starts with.
@@ -83,6 +84,15 @@ pub enum ParseError {
     NotANumber { given: String },
     /// A limit above [`MAX_BUDGET_VALUE`], including ones too big for an `i64`.
     LimitTooLarge { given: String },
+    /// A number (limit or history count) followed by an unquoted word that starts like a number:
+    /// most likely one number typed with a space in it (`20 000`, `1\u{A0}500`), which must not be
+    /// read as 20 with the reason "000". `parts` are the number and the words read as its rest;
+    /// `guess` is the number they make joined, when that is a valid value.
+    SplitNumber {
+        subcommand: &'static str,
+        parts: Vec<String>,
+        guess: Option<i64>,
+    },
     /// The reason is longer than [`MAX_REASON_CHARS`]; `chars` is its length.
     ReasonTooLong { chars: usize },
     /// A `history` count that is not a whole number from 1 to [`MAX_HISTORY_COUNT`].
@@ -164,7 +174,8 @@ pub fn help_text() -> String {
     text.push_str(&format!(
         "<stock> is an allow-listed stock_id or its name; put a name with spaces in quotes, \
          e.g. \"Spring sale\". <limit> is a whole number from 0 to {}, e.g. 20000 or 20,000. \
-         A reason is optional, at most {} characters.",
+         Type the limit without spaces. A reason is optional, at most {} characters; put \
+         it in quotes if it starts with a digit, e.g. \"2nd push\".",
         group_thousands(MAX_BUDGET_VALUE),
         MAX_REASON_CHARS
     ));
@@ -182,38 +193,46 @@ pub fn usage(subcommand_name: &str) -> Option<&'static str> {
 /// as in a shell (`a"b c"` is `ab c`), and `""` is an empty token. Single quotes and apostrophes
 /// are ordinary characters so that names like `Mary's sale` need no quoting. There are no escapes:
 /// a backslash is kept literally.
+///
+/// Every Unicode space separates tokens (`char::is_whitespace`: the no-break, narrow no-break,
+/// thin and ideographic spaces included), the same as in [`parse_command`]'s prefix check and the
+/// console's line split, so a number typed with any of them is always seen as two words.
 pub fn tokenize(text: &str) -> Result<Vec<String>, ParseError> {
+    Ok(lex(text)?.into_iter().map(|t| t.text).collect())
+}
+
+/// One token and whether it began with a quote: a quoted word is never taken for the rest of a
+/// number, which is how a reason may start with a digit (`"2nd push"`).
+#[derive(Debug, Default)]
+struct Token {
+    text: String,
+    quoted: bool,
+}
+
+fn lex(text: &str) -> Result<Vec<Token>, ParseError> {
     let mut tokens = Vec::new();
-    let mut current = String::new();
-    // Tracked separately from `current.is_empty()` so that `""` yields an empty token.
-    let mut in_token = false;
+    let mut current: Option<Token> = None;
     let mut open_quote: Option<char> = None;
     for c in text.chars() {
         match open_quote {
             Some(_) if is_closing_quote(c) => open_quote = None,
-            Some(_) => current.push(c),
-            None if c.is_whitespace() => {
-                if in_token {
-                    tokens.push(std::mem::take(&mut current));
-                    in_token = false;
-                }
-            }
+            Some(_) => current.get_or_insert_with(Token::default).text.push(c),
+            None if c.is_whitespace() => tokens.extend(current.take()),
             None if is_opening_quote(c) => {
                 open_quote = Some(c);
-                in_token = true;
+                // Opens a token (so that `""` is an empty one) or continues one (`a"b c"`).
+                current.get_or_insert(Token {
+                    text: String::new(),
+                    quoted: true,
+                });
             }
-            None => {
-                current.push(c);
-                in_token = true;
-            }
+            None => current.get_or_insert_with(Token::default).text.push(c),
         }
     }
     if let Some(quote) = open_quote {
         return Err(ParseError::UnclosedQuote { quote });
     }
-    if in_token {
-        tokens.push(current);
-    }
+    tokens.extend(current);
     Ok(tokens)
 }
 
@@ -238,10 +257,11 @@ pub fn parse_command(text: &str) -> Result<Command, ParseError> {
     if !head.eq_ignore_ascii_case(PREFIX) {
         return Err(ParseError::NotACommand);
     }
-    let tokens = tokenize(rest)?;
+    let tokens = lex(rest)?;
     let Some((first, args)) = tokens.split_first() else {
         return Err(ParseError::MissingSubcommand);
     };
+    let first = &first.text;
     if first.is_empty() {
         return Err(ParseError::MissingSubcommand);
     }
@@ -264,7 +284,9 @@ pub fn parse_command(text: &str) -> Result<Command, ParseError> {
                 UpdateMode::MaxCount
             };
             let stock = required(args, 0, sub, "stock")?;
-            let limit = parse_limit(&required(args, 1, sub, "limit")?)?;
+            let limit = required(args, 1, sub, "limit")?;
+            refuse_split_number(sub, &args[1], &args[2..], |joined| parse_limit(joined).ok())?;
+            let limit = parse_limit(&limit)?;
             let reason = parse_reason(&args[2..])?;
             Ok(Command::SetLimit {
                 mode,
@@ -285,8 +307,13 @@ pub fn parse_command(text: &str) -> Result<Command, ParseError> {
         "history" => {
             let stock = required(args, 0, sub, "stock")?;
             // An empty `""` count is treated as absent, like an empty reason.
-            let count = match args.get(1).filter(|t| !t.is_empty()) {
-                Some(token) => parse_count(token)?,
+            let count = match args.get(1).filter(|t| !t.text.is_empty()) {
+                Some(token) => {
+                    refuse_split_number(sub, token, &args[2..], |joined| {
+                        parse_count(joined).ok().map(i64::from)
+                    })?;
+                    parse_count(&token.text)?
+                }
                 None => DEFAULT_HISTORY_COUNT,
             };
             no_more(args, 2, sub)?;
@@ -301,13 +328,13 @@ pub fn parse_command(text: &str) -> Result<Command, ParseError> {
 }
 
 fn required(
-    args: &[String],
+    args: &[Token],
     index: usize,
     sub: &'static Subcommand,
     argument: &'static str,
 ) -> Result<String, ParseError> {
     match args.get(index) {
-        Some(token) if !token.is_empty() => Ok(token.clone()),
+        Some(token) if !token.text.is_empty() => Ok(token.text.clone()),
         _ => Err(ParseError::MissingArgument {
             subcommand: sub.name,
             argument,
@@ -316,25 +343,80 @@ fn required(
 }
 
 /// Fails on the first non-empty token from `allowed` on.
-fn no_more(args: &[String], allowed: usize, sub: &'static Subcommand) -> Result<(), ParseError> {
-    match args.iter().skip(allowed).find(|t| !t.is_empty()) {
+fn no_more(args: &[Token], allowed: usize, sub: &'static Subcommand) -> Result<(), ParseError> {
+    match args.iter().skip(allowed).find(|t| !t.text.is_empty()) {
         Some(extra) => Err(ParseError::UnexpectedArgument {
             subcommand: sub.name,
-            extra: extra.clone(),
+            extra: extra.text.clone(),
         }),
         None => Ok(()),
     }
 }
 
+/// Refuses `number` followed by an unquoted word that starts like a number (a digit, or a `,`,
+/// `_` or `.`), which is how `20 000` or `1\u{202F}500` arrives: read as written it would be a
+/// request for 20 with the reason "000". `value` parses the joined number for the did-you-mean.
+/// A number that is not all digits and separators (`sale`, `-5`) is left to the usual checks.
+fn refuse_split_number(
+    sub: &'static Subcommand,
+    number: &Token,
+    rest: &[Token],
+    value: impl Fn(&str) -> Option<i64>,
+) -> Result<(), ParseError> {
+    let rest: Vec<&Token> = rest.iter().filter(|t| !t.text.is_empty()).collect();
+    let Some(next) = rest.first() else {
+        return Ok(());
+    };
+    let next_starts_like_a_number = !next.quoted
+        && next
+            .text
+            .starts_with(|c: char| c.is_numeric() || matches!(c, ',' | '_' | '.'));
+    let number_is_digits =
+        is_number_part(&number.text) && number.text.chars().any(|c| c.is_ascii_digit());
+    if !next_starts_like_a_number || !number_is_digits {
+        return Ok(());
+    }
+    let tail = rest
+        .iter()
+        .take_while(|t| !t.quoted && is_number_part(&t.text))
+        .count();
+    let mut parts = vec![number.text.clone()];
+    let guess = if tail == 0 {
+        // Not joinable (`2nd`): the word is shown so that the message makes sense.
+        parts.push(next.text.clone());
+        None
+    } else {
+        parts.extend(rest[..tail].iter().map(|t| t.text.clone()));
+        value(&parts.concat())
+    };
+    Err(ParseError::SplitNumber {
+        subcommand: sub.name,
+        parts,
+        guess,
+    })
+}
+
+/// Digits and the separators `,` and `_` only: what a piece of a split number looks like.
+fn is_number_part(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ',' || c == '_')
+}
+
 /// The remaining tokens joined by single spaces; a quoted token keeps its inner spacing.
-fn parse_reason(tokens: &[String]) -> Result<Option<String>, ParseError> {
+/// Controls and bidi marks are dropped (line breaks and tabs become spaces): the reason is shown
+/// on the approval card and in notifications.
+fn parse_reason(tokens: &[Token]) -> Result<Option<String>, ParseError> {
     let joined = tokens
         .iter()
-        .filter(|t| !t.is_empty())
-        .map(String::as_str)
+        .filter(|t| !t.text.is_empty())
+        .map(|t| t.text.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    let reason = joined.trim();
+    // Unbounded on purpose: an over-long reason is refused below, not cut.
+    let cleaned = text::bounded(&joined, usize::MAX);
+    let reason = cleaned.trim();
     if reason.is_empty() {
         return Ok(None);
     }
@@ -552,16 +634,16 @@ fn group_thousands(value: i64) -> String {
     out
 }
 
-/// User input as it is shown inside a `code span`: backticks would end the span, and a pasted
-/// essay would flood the chat, so both are defused.
-fn echo(text: &str) -> String {
-    let cleaned: String = text.replace('`', "'");
-    if cleaned.chars().count() > MAX_ECHO_CHARS {
-        let cut: String = cleaned.chars().take(MAX_ECHO_CHARS).collect();
-        format!("{cut}…")
-    } else {
-        cleaned
-    }
+/// User input as it is shown inside a `code span`: bounded like every echo (see
+/// [`text::bounded`]: no controls or bidi marks, cut at `max` characters and marked as cut), and
+/// backticks, which would end the span, turned into apostrophes.
+pub fn code_echo(input: &str, max: usize) -> String {
+    text::bounded(input, max).replace('`', "'")
+}
+
+/// [`code_echo`] at the length of one argument.
+fn echo(input: &str) -> String {
+    code_echo(input, MAX_ECHO_CHARS)
 }
 
 impl fmt::Display for ParseError {
@@ -632,18 +714,63 @@ impl fmt::Display for ParseError {
                 f,
                 "The limit is empty. Type the limit in digits, e.g. `/budget set-daily 123 20000`."
             ),
-            ParseError::NotANumber { given } => write!(
-                f,
-                "`{}` is not a whole number. Type the limit in digits, e.g. \
-                 `/budget set-daily 123 20000` (`20,000` and `20_000` work too).",
-                echo(given)
-            ),
+            ParseError::NotANumber { given } => {
+                write!(f, "`{}` is not a whole number. ", echo(given))?;
+                if given.chars().any(text::is_unsafe_char) {
+                    // They are not shown in the echo, which would otherwise look like a number.
+                    write!(
+                        f,
+                        "It contains invisible or control characters (often pasted along); \
+                         retype it. "
+                    )?;
+                }
+                write!(
+                    f,
+                    "Type the limit in digits, e.g. `/budget set-daily 123 20000` (`20,000` and \
+                     `20_000` work too)."
+                )
+            }
             ParseError::LimitTooLarge { given } => write!(
                 f,
                 "`{}` is more than the maximum limit of {max}. Type a limit from 0 to {max}, \
                  e.g. `/budget set-daily 123 20000`.",
                 echo(given)
             ),
+            ParseError::SplitNumber {
+                subcommand,
+                parts,
+                guess,
+            } => {
+                let sub = known(subcommand);
+                let written = echo(&parts.join(" "));
+                match guess {
+                    Some(value) => write!(
+                        f,
+                        "`{written}` looks like one number with a space in it: did you mean \
+                         {value}? "
+                    )?,
+                    None => write!(
+                        f,
+                        "`{written}` is a number followed by a word that starts like a number, \
+                         so it is unclear where the number ends. "
+                    )?,
+                }
+                if sub.name == "history" {
+                    write!(
+                        f,
+                        "Type one count from 1 to {MAX_HISTORY_COUNT} without spaces, e.g. `{}`.",
+                        sub.example
+                    )
+                } else {
+                    write!(
+                        f,
+                        "Type the limit without spaces (`20000`, `20,000` or `20_000`); if the \
+                         reason starts with a digit, put it in quotes: \
+                         `/budget {} 123 20000 \"2nd push\"`.",
+                        sub.name
+                    )
+                }
+            }
             ParseError::ReasonTooLong { chars } => write!(
                 f,
                 "The reason is {chars} characters long; the most is {MAX_REASON_CHARS}. Type a \
@@ -926,8 +1053,9 @@ mod tests {
         assert_eq!(reason("/budget set-daily 123 5 \"   \""), None);
         assert_eq!(reason("/budget set-daily 123 5 a   b\tc"), Some(s("a b c")));
         assert_eq!(reason("/budget set-daily 123 5 a \"\" b"), Some(s("a b")));
+        // A reason that starts with a digit is quoted, so it cannot be the rest of the limit.
         assert_eq!(
-            reason("/budget set-daily 123 5 618大促加预算"),
+            reason("/budget set-daily 123 5 \"618大促加预算\""),
             Some(s("618大促加预算"))
         );
         // Exactly the maximum, counted in characters not bytes.
@@ -1265,7 +1393,7 @@ mod tests {
         let long = "9".repeat(500);
         let message = ParseError::LimitTooLarge { given: long }.to_string();
         assert!(
-            message.contains(&format!("`{}…`", "9".repeat(40))),
+            message.contains(&format!("`{}… [cut: 460 more characters]`", "9".repeat(40))),
             "{message}"
         );
         assert!(message.len() < 300, "{message}");
@@ -1291,6 +1419,16 @@ mod tests {
             ParseError::NegativeLimit { given: s("-1") },
             ParseError::NotANumber { given: s("x") },
             ParseError::LimitTooLarge { given: s("1e9") },
+            ParseError::SplitNumber {
+                subcommand: "set-total",
+                parts: vec![s("20"), s("000")],
+                guess: Some(20000),
+            },
+            ParseError::SplitNumber {
+                subcommand: "history",
+                parts: vec![s("5"), s("00")],
+                guess: None,
+            },
             ParseError::ReasonTooLong { chars: 300 },
             ParseError::CountOutOfRange { given: s("0") },
         ];
@@ -1321,6 +1459,7 @@ mod tests {
         }
         assert!(help.contains("100,000,000"), "{help}");
         assert!(help.contains("\"Spring sale\""), "{help}");
+        assert!(help.contains("\"2nd push\""), "{help}");
         // One line per subcommand, each with an explanation.
         assert_eq!(help.lines().filter(|l| l.contains(" - ")).count(), 7);
     }
@@ -1508,6 +1647,143 @@ mod tests {
         );
     }
 
+    // ---- numbers split by spaces -------------------------------------------------------------
+
+    /// Spaces people type inside numbers: ASCII, tab, no-break, narrow no-break, thin, figure
+    /// and ideographic.
+    const NUMBER_SPACES: [&str; 7] = [
+        " ", "\t", "\u{A0}", "\u{202F}", "\u{2009}", "\u{2007}", "\u{3000}",
+    ];
+
+    #[test]
+    fn unicode_spaces_separate_tokens_everywhere() {
+        for space in NUMBER_SPACES {
+            assert_eq!(
+                tokenize(&format!("a{space}b")).unwrap(),
+                ["a", "b"],
+                "{space:?}"
+            );
+            assert_eq!(
+                ok(&format!("/budget{space}show{space}123")),
+                Command::Show { stock: s("123") },
+                "{space:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_limit_split_by_a_space_is_refused_with_the_joined_number() {
+        let cases = [
+            ("set-daily", "20 000", "20000"),
+            ("set-total", "20 000", "20000"),
+            ("set-daily", "1 500", "1500"),
+            ("set-total", "1 000 000", "1000000"),
+            ("set-daily", "20 ,000", "20000"),
+            ("set-daily", "20,0 00", "20000"),
+            ("set-total", "2 0000 spring campaign", "20000"),
+        ];
+        for space in NUMBER_SPACES {
+            for (sub, written, joined) in cases {
+                let text = format!("/budget {sub} 123 {}", written.replace(' ', space));
+                let message = match parse_command(&text) {
+                    Ok(command) => panic!("{text:?} must be refused, got {command:?}"),
+                    Err(e) => e.to_string(),
+                };
+                assert!(
+                    message.contains(&format!("did you mean {joined}?")),
+                    "{text:?}: {message}"
+                );
+                assert!(
+                    message.contains(&format!("`/budget {sub} 123 20000 \"2nd push\"`")),
+                    "{text:?}: {message}"
+                );
+                assert!(!message.contains('\n'), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_reason_that_starts_with_a_digit_must_be_quoted() {
+        use UpdateMode::{MaxCount, MaxCountPerDay};
+        for text in [
+            "/budget set-daily 123 20000 2nd push",
+            "/budget set-total 123 20000 .5 more",
+            "/budget set-daily 123 20000 ,",
+            // `1 500份` (1,500 copies) must not become 1 with the reason "500份".
+            "/budget set-daily 123 1 500份",
+            "/budget set-daily 123 5 618大促加预算",
+        ] {
+            let message = err(text).to_string();
+            assert!(message.contains("`/budget"), "{message}");
+            assert!(message.contains("\"2nd push\""), "{text:?}: {message}");
+            assert!(!message.contains("did you mean"), "{text:?}: {message}");
+        }
+        let cases = [
+            (
+                "/budget set-daily 123 20000 \"2nd push\"",
+                set(MaxCountPerDay, "123", 20000, Some("2nd push")),
+            ),
+            (
+                "/budget set-total 123 1,500 \u{201C}3 stores\u{201D} only",
+                set(MaxCount, "123", 1500, Some("3 stores only")),
+            ),
+            (
+                "/budget set-daily 123 20000 push 2",
+                set(MaxCountPerDay, "123", 20000, Some("push 2")),
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(ok(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_history_count_split_by_a_space_is_refused_with_the_joined_number() {
+        for space in NUMBER_SPACES {
+            let message = err(&format!("/budget history 123 2{space}0")).to_string();
+            assert!(message.contains("did you mean 20?"), "{space:?}: {message}");
+            assert!(message.contains("`/budget history 123 20`"), "{message}");
+        }
+        // Joined it is out of range: still refused, without a guess.
+        let message = err("/budget history 123 5 00").to_string();
+        assert!(!message.contains("did you mean"), "{message}");
+        assert!(message.contains("from 1 to 50"), "{message}");
+    }
+
+    #[test]
+    fn invisible_characters_in_a_limit_are_named() {
+        for invisible in ["\u{200B}", "\u{2060}", "\u{FEFF}", "\u{0}"] {
+            let token = format!("20{invisible}000");
+            let e = err(&format!("/budget set-daily 123 {token}"));
+            assert_eq!(e, ParseError::NotANumber { given: token });
+            let message = e.to_string();
+            assert!(message.contains("invisible"), "{message}");
+            assert!(!message.chars().any(text::is_unsafe_char), "{message:?}");
+        }
+    }
+
+    #[test]
+    fn echoes_drop_controls_and_bidi_marks_and_are_cut() {
+        let message = err("/budget sh\u{202E}ow\u{0}x\u{1b}[2J").to_string();
+        assert!(message.contains("`showx[2J` is not"), "{message:?}");
+        assert!(!message.chars().any(text::is_unsafe_char), "{message:?}");
+        let stock = format!("\u{202E}{}", "7".repeat(100_000));
+        let message = resolve_stock(&stock, &[]).unwrap_err().to_string();
+        assert!(message.contains("more characters]"), "{message}");
+        assert!(message.len() < 400, "{} bytes", message.len());
+        assert!(!message.chars().any(text::is_unsafe_char), "{message:?}");
+    }
+
+    #[test]
+    fn reasons_lose_controls_and_bidi_marks() {
+        let Command::SetLimit { reason, .. } =
+            ok("/budget set-daily 123 5 \"a\u{202E}b\u{0}c\nd\u{2066}e\"")
+        else {
+            panic!("not a set-limit");
+        };
+        assert_eq!(reason.as_deref(), Some("abc de"));
+    }
+
     #[test]
     fn group_thousands_formats() {
         assert_eq!(group_thousands(0), "0");
@@ -1515,5 +1791,234 @@ mod tests {
         assert_eq!(group_thousands(1000), "1,000");
         assert_eq!(group_thousands(MAX_BUDGET_VALUE), "100,000,000");
         assert_eq!(group_thousands(-1234567), "-1,234,567");
+    }
+}
+
+/// Property tests of the grammar (proptest): no input makes it panic, and a limit or count is
+/// only ever read as the user wrote it.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Every kind of space a keyboard, IME or copy-paste puts inside a number.
+    const SPACES: &[char] = &[
+        ' ', '\t', '\u{A0}', '\u{202F}', '\u{2009}', '\u{2007}', '\u{2002}', '\u{2003}',
+        '\u{205F}', '\u{3000}', '\u{1680}',
+    ];
+
+    fn space_run() -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(SPACES), 1..3)
+            .prop_map(|s| s.into_iter().collect())
+    }
+
+    /// `value` as digits, after `zeros` leading zeros, with a `,` or `_` after the digits that
+    /// `gaps` marks (`(true, underscore)`): every form [`parse_limit`] documents.
+    fn written(value: i64, zeros: usize, gaps: &[(bool, bool)]) -> String {
+        let digits = format!("{}{value}", "0".repeat(zeros));
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if let Some((true, underscore)) = i.checked_sub(1).and_then(|g| gaps.get(g)) {
+                out.push(if *underscore { '_' } else { ',' });
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    fn limit() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            0..=MAX_BUDGET_VALUE,
+            0i64..1_000,
+            Just(MAX_BUDGET_VALUE),
+            Just(0)
+        ]
+    }
+
+    /// A `(written, value)` pair in an accepted form.
+    fn written_limit() -> impl Strategy<Value = (String, i64)> {
+        (
+            limit(),
+            0usize..3,
+            proptest::collection::vec((proptest::bool::weighted(0.3), any::<bool>()), 12),
+        )
+            .prop_map(|(value, zeros, gaps)| (written(value, zeros, &gaps), value))
+    }
+
+    /// Reasons that may follow a limit: none, words, or a quoted text starting with a digit.
+    fn reason() -> impl Strategy<Value = (String, Option<String>)> {
+        prop_oneof![
+            Just((String::new(), None)),
+            "[a-z大促]{1,8}( [a-z0-9]{1,5}){0,3}".prop_map(|r| (format!(" {r}"), Some(r))),
+            "[0-9][a-z0-9 ]{0,8}[a-z]".prop_map(|r| (format!(" \"{r}\""), Some(r))),
+        ]
+    }
+
+    /// Tokens that stress the lexer and the grammar.
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9]{1,12}",
+            "[0-9,_.\\-−+]{1,8}",
+            "[a-z-]{1,10}",
+            proptest::sample::select(vec![
+                "show",
+                "set-daily",
+                "set-total",
+                "pending",
+                "cancel",
+                "history",
+                "help",
+                "last",
+                "\"",
+                "\u{201C}",
+                "\u{201D}",
+                "\u{201E}",
+                "\"\"",
+                "`",
+                "\\",
+                "\u{202E}",
+                "\u{0}",
+                "\u{200B}",
+                "\u{FEFF}",
+                "大促",
+            ])
+            .prop_map(str::to_string),
+            proptest::sample::select(SPACES).prop_map(String::from),
+            any::<String>(),
+        ]
+    }
+
+    /// Every message a parse can produce is bounded, has nothing invisible in it, and is one
+    /// paragraph (but the help, which has one line per subcommand).
+    fn check_message(e: &ParseError) {
+        let message = e.to_string();
+        assert!(message.chars().count() < 2_000, "{message}");
+        let one_paragraph = *e != ParseError::MissingSubcommand;
+        assert!(
+            !message
+                .chars()
+                .any(|c| text::is_unsafe_char(c) && (one_paragraph || c != '\n')),
+            "{message:?}"
+        );
+    }
+
+    /// A split number's refusal: never a request, and the joined number offered when the part
+    /// before the first space is itself a valid number.
+    fn check_split(text: &str, first_part: &str, value: i64, valid: impl Fn(&str) -> bool) {
+        match parse_command(text) {
+            Ok(command) => panic!("{text:?} was read as {command:?}; it means {value}"),
+            Err(e) => {
+                check_message(&e);
+                if valid(first_part) {
+                    let message = e.to_string();
+                    assert!(
+                        message.contains(&format!("did you mean {value}?")),
+                        "{text:?}: {message}"
+                    );
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn no_input_panics(text in any::<String>()) {
+            for result in [parse_command(&text), parse_command(&format!("/budget {text}"))] {
+                if let Err(e) = result {
+                    check_message(&e);
+                }
+            }
+            let _ = tokenize(&text);
+            if let Err(e) = parse_limit(&text) {
+                check_message(&e);
+            }
+        }
+
+        #[test]
+        fn no_token_sequence_panics_and_results_stay_in_range(
+            tokens in proptest::collection::vec(token(), 0..8),
+            separators in proptest::collection::vec(space_run(), 8),
+        ) {
+            let mut text = String::from("/budget");
+            for (token, space) in tokens.iter().zip(&separators) {
+                text.push_str(space);
+                text.push_str(token);
+            }
+            match parse_command(&text) {
+                Ok(Command::SetLimit { limit, reason, .. }) => {
+                    prop_assert!((0..=MAX_BUDGET_VALUE).contains(&limit), "{text:?}");
+                    if let Some(reason) = reason {
+                        prop_assert!(reason.chars().count() <= MAX_REASON_CHARS);
+                        prop_assert!(!reason.chars().any(text::is_unsafe_char), "{reason:?}");
+                    }
+                }
+                Ok(Command::History { count, .. }) => {
+                    prop_assert!((1..=MAX_HISTORY_COUNT).contains(&count), "{text:?}");
+                }
+                Ok(_) => {}
+                Err(e) => check_message(&e),
+            }
+        }
+
+        #[test]
+        fn a_limit_in_an_accepted_form_is_read_exactly(
+            (limit_text, value) in written_limit(),
+            (reason_text, reason) in reason(),
+            daily in any::<bool>(),
+        ) {
+            prop_assert_eq!(parse_limit(&limit_text), Ok(value));
+            prop_assert_eq!(parse_limit(&group_thousands(value)), Ok(value));
+            let (sub, mode) = if daily {
+                ("set-daily", UpdateMode::MaxCountPerDay)
+            } else {
+                ("set-total", UpdateMode::MaxCount)
+            };
+            let text = format!("/budget {sub} 123 {limit_text}{reason_text}");
+            prop_assert_eq!(
+                parse_command(&text),
+                Ok(Command::SetLimit { mode, stock: "123".into(), limit: value, reason }),
+                "{:?}", text
+            );
+        }
+
+        #[test]
+        fn a_limit_split_by_spaces_is_never_read_as_another_number(
+            (limit_text, value) in written_limit(),
+            cuts in proptest::collection::vec((any::<bool>(), space_run()), 12),
+            (reason_text, _) in reason(),
+        ) {
+            let chars: Vec<char> = limit_text.chars().collect();
+            prop_assume!(chars.len() > 1);
+            let mut split = String::new();
+            let mut first_part = None;
+            for (i, c) in chars.iter().enumerate() {
+                if i > 0 {
+                    // At least one cut, and the first possible one if no other was drawn.
+                    let (cut, space) = &cuts[(i - 1) % cuts.len()];
+                    if *cut || (i == chars.len() - 1 && first_part.is_none()) {
+                        first_part.get_or_insert_with(|| split.clone());
+                        split.push_str(space);
+                    }
+                }
+                split.push(*c);
+            }
+            let first_part = first_part.expect("at least one cut");
+            let text = format!("/budget set-daily 123 {split}{reason_text}");
+            check_split(&text, &first_part, value, |p| parse_limit(p).is_ok());
+        }
+
+        #[test]
+        fn a_history_count_split_by_spaces_is_never_read_as_another_number(
+            count in 10u32..=MAX_HISTORY_COUNT,
+            space in space_run(),
+        ) {
+            let digits = count.to_string();
+            let (head, tail) = digits.split_at(1);
+            let text = format!("/budget history 123 {head}{space}{tail}");
+            check_split(&text, head, i64::from(count), |p| parse_count(p).is_ok());
+        }
     }
 }
