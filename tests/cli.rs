@@ -243,6 +243,51 @@ async fn demo_runs_with_no_config() {
     assert!(show["text"].as_str().unwrap().contains("20,000"));
 }
 
+/// One byte that is not UTF-8 used to end the session with exit 1, dropping the approval after
+/// it. Now that line alone is refused, in both `demo` and `console`.
+#[tokio::test]
+async fn a_line_that_is_not_utf8_does_not_end_the_session() {
+    let sim = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &sim.base_url(), "");
+    let config = config.to_str().unwrap();
+    let absent = dir.path().join("absent.toml");
+    let mut stdin = b"alice: /budget set-daily 123 20000\n".to_vec();
+    stdin.extend_from_slice(b"bob: \xFF\xFE click approve last\n");
+    stdin.extend_from_slice(b"bob: click approve last\ndave: /budget show 123\n");
+    for args in [
+        ["--config", absent.to_str().unwrap(), "demo", "--json"],
+        ["--config", config, "console", "--json"],
+    ] {
+        let (status, stdout, stderr) = run_bin(&args, &stdin, &[]).await;
+        assert!(status.success(), "{args:?}: {stderr}");
+        let events: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("pure JSON"))
+            .collect();
+        let errors: Vec<&str> = events
+            .iter()
+            .filter(|e| e["event"] == "error")
+            .map(|e| e["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {events:?}");
+        assert!(
+            errors[0].contains("Line 2 is not valid UTF-8") && errors[0].contains("ignored"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(events.iter().filter(|e| e["event"] == "done").count(), 4);
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event"] == "card_update" && e["state"] == "Applied"),
+            "{args:?}: {events:?}"
+        );
+        let show = events.iter().find(|e| e["event"] == "reply").unwrap();
+        assert!(show["text"].as_str().unwrap().contains("20,000"), "{show}");
+    }
+}
+
 const TAMPER_ENV: &str = "BUDGET_BOT_TEST_TAMPER_STORE";
 
 /// Run by `audit_verify_detects_a_tampered_entry` in a child process: rewrites audit entry #3.

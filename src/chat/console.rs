@@ -1,6 +1,10 @@
 //! The console adapter: one `<user>: <text>` line at a time from stdin, each handled to the
 //! end (API calls and posts included) before the next is read. Used by `budget-bot console`,
 //! `budget-bot demo` and scripted tests. Output is readable text, or JSON lines with `--json`.
+//!
+//! Input is untrusted: a line that is not UTF-8 or longer than [`MAX_LINE_BYTES`] is refused on
+//! its own (an error event, then the next line), and every piece of a line shown back is bounded
+//! and stripped of control and bidi characters (see [`crate::domain::text`]).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -13,13 +17,19 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use crate::app::render;
 use crate::app::{App, Notice, Notifier, NotifyError, Reply, ReplyBody};
 use crate::config::Capability;
+use crate::domain::command::code_echo;
 use crate::domain::policy::Decision;
 use crate::domain::request::{Actor, CardRef, ChangeRequest, Via};
+use crate::domain::text::{self, MAX_ECHO};
 
 /// Channel names of the console's pretend chat.
 pub const COMMAND_CHANNEL: &str = "budget";
 pub const APPROVALS_CHANNEL: &str = "approvals";
 pub const NOTIFICATIONS_CHANNEL: &str = "notifications";
+
+/// Longest input line read, newline excluded. A command is one short line; a longer one is
+/// refused without being parsed, and only this much of it is ever held in memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// Reactions on the approval card.
 pub const APPROVE_EMOJI: &str = "✅";
@@ -192,13 +202,53 @@ impl Console {
         Self { app, users, out }
     }
 
-    /// Reads lines until end of input; each is finished before the next is read.
-    pub async fn run<R: AsyncBufRead + Unpin>(&self, input: R) -> std::io::Result<()> {
-        let mut lines = input.lines();
-        while let Some(line) = lines.next_line().await? {
-            self.handle_line(&line).await;
+    /// Reads lines until end of input; each is finished before the next is read. A line that is
+    /// not UTF-8 or is over [`MAX_LINE_BYTES`] gets an error event and a `done`, and reading goes
+    /// on: one bad line must not drop the lines after it (an approval, say). Only a failure to
+    /// read at all ends the session.
+    pub async fn run<R: AsyncBufRead + Unpin>(&self, mut input: R) -> std::io::Result<()> {
+        let mut number = 0u64;
+        while let Some(line) = read_line(&mut input, MAX_LINE_BYTES).await? {
+            number += 1;
+            match line {
+                Line::Text(bytes) => match String::from_utf8(bytes) {
+                    Ok(line) => self.handle_line(&line).await,
+                    Err(e) => {
+                        let at = e.utf8_error().valid_up_to();
+                        self.refuse_line(
+                            text::echo(String::from_utf8_lossy(e.as_bytes()).trim()),
+                            format!(
+                                "Line {number} is not valid UTF-8 (bad byte at position {}) and \
+                                 was ignored. Save the input as UTF-8 text.",
+                                at + 1
+                            ),
+                        )
+                    }
+                },
+                Line::TooLong { start, bytes } => {
+                    // Only the start was kept, so the cut is counted here, in bytes.
+                    let start: String = String::from_utf8_lossy(&start)
+                        .chars()
+                        .take(MAX_ECHO)
+                        .collect();
+                    self.refuse_line(
+                        format!("{}… [cut: {bytes} bytes in all]", text::echo(start.trim())),
+                        format!(
+                            "Line {number} is {bytes} bytes long, over the limit of \
+                             {MAX_LINE_BYTES}, and was ignored without being read as a \
+                             command. Type one command per line."
+                        ),
+                    )
+                }
+            }
         }
         Ok(())
+    }
+
+    /// An error event for a line that is not handled at all, then its `done`.
+    fn refuse_line(&self, done: String, why: String) {
+        self.out.emit(Event::new("error", None, why));
+        self.out.emit(Event::new("done", None, done));
     }
 
     /// Handles one input line and closes it with a `done` event (comments and blank lines
@@ -215,7 +265,7 @@ impl Console {
             self.out.emit(Event::new("error", None, e.to_string()));
         }
         self.handle_input(line).await;
-        self.out.emit(Event::new("done", None, line));
+        self.out.emit(Event::new("done", None, text::echo(line)));
     }
 
     async fn handle_input(&self, line: &str) {
@@ -228,8 +278,9 @@ impl Console {
             self.private(
                 user,
                 format!(
-                    "`{user}` is not a console user. Add them under [console.users] in the config, \
+                    "`{}` is not a console user. Add them under [console.users] in the config, \
                      or use one of: {}.",
+                    code_echo(user, MAX_ECHO),
                     self.users.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             );
@@ -244,19 +295,23 @@ impl Console {
             ["react", emoji, request] => match decision_for_emoji(emoji) {
                 Some(decision) => self.app.decide(&actor, request, decision, Via::Reaction).await,
                 None => private_reply(format!(
-                    "React with {APPROVE_EMOJI} to approve or {REJECT_EMOJI} to reject; `{emoji}` does nothing."
+                    "React with {APPROVE_EMOJI} to approve or {REJECT_EMOJI} to reject; `{}` does nothing.",
+                    code_echo(emoji, MAX_ECHO)
                 )),
             },
             ["click", action, request] => match *action {
                 "approve" => self.app.decide(&actor, request, Decision::Approve, Via::Button).await,
                 "reject" => self.app.decide(&actor, request, Decision::Reject, Via::Button).await,
                 other => private_reply(format!(
-                    "The card's buttons are `approve` and `reject`; `{other}` is not one. Try `click approve {request}`."
+                    "The card's buttons are `approve` and `reject`; `{}` is not one. Try `click approve {}`.",
+                    code_echo(other, MAX_ECHO),
+                    code_echo(request, MAX_ECHO)
                 )),
             },
             _ => private_reply(format!(
-                "I don't understand `{text}`. Type a /budget command (see /budget help), \
-                 `react {APPROVE_EMOJI} <request>` or `click approve|reject <request>`."
+                "I don't understand `{}`. Type a /budget command (see /budget help), \
+                 `react {APPROVE_EMOJI} <request>` or `click approve|reject <request>`.",
+                code_echo(text, MAX_ECHO)
             )),
         };
         match result {
@@ -267,7 +322,7 @@ impl Console {
 
     fn private(&self, user: &str, text: String) {
         let mut event = Event::new("ephemeral", Some(COMMAND_CHANNEL), text);
-        event.to = Some(user.to_string());
+        event.to = Some(text::echo(user));
         self.out.emit(event);
     }
 
@@ -303,4 +358,60 @@ pub fn decision_for_emoji(emoji: &str) -> Option<Decision> {
         "❌" | "✖" | ":x:" => Some(Decision::Reject),
         _ => None,
     }
+}
+
+/// One line read by [`read_line`].
+enum Line {
+    /// The line's bytes, without the newline (or `\r\n`).
+    Text(Vec<u8>),
+    /// Over the limit: its first bytes (for the echo) and its full length.
+    TooLong { start: Vec<u8>, bytes: usize },
+}
+
+/// Reads up to the next `\n` or end of input, holding at most `max` bytes of the line: the rest
+/// of an over-long line is skipped as it streams by. `None` at end of input. (tokio's `lines()`
+/// fails the whole stream on one invalid byte and reads lines of any length into memory.)
+async fn read_line<R: AsyncBufRead + Unpin>(
+    input: &mut R,
+    max: usize,
+) -> std::io::Result<Option<Line>> {
+    // One byte over `max` is kept so that a `\r` before the newline does not count.
+    let keep = max.saturating_add(1);
+    let mut line = Vec::new();
+    let mut bytes = 0usize;
+    let mut last = None;
+    let mut read_any = false;
+    loop {
+        let buf = input.fill_buf().await?;
+        if buf.is_empty() {
+            break;
+        }
+        read_any = true;
+        let (chunk, used, ended) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], i + 1, true),
+            None => (buf, buf.len(), false),
+        };
+        bytes += chunk.len();
+        last = chunk.last().copied().or(last);
+        let room = keep.saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        input.consume(used);
+        if ended {
+            break;
+        }
+    }
+    if !read_any {
+        return Ok(None);
+    }
+    if last == Some(b'\r') {
+        bytes -= 1;
+        line.truncate(bytes);
+    }
+    Ok(Some(if bytes > max {
+        // Enough bytes for MAX_ECHO characters of any script.
+        line.truncate(MAX_ECHO * 4);
+        Line::TooLong { start: line, bytes }
+    } else {
+        Line::Text(line)
+    }))
 }

@@ -56,7 +56,8 @@ impl std::fmt::Display for DenyReason {
             ),
             DenyReason::UnknownRequest { given } => write!(
                 f,
-                "There is no request `{given}`. See /budget pending for open requests and their ids."
+                "There is no request `{}`. See /budget pending for open requests and their ids.",
+                super::command::code_echo(given, super::text::MAX_ECHO)
             ),
             DenyReason::NoRequests => {
                 f.write_str("There are no requests yet. Make one with /budget set-daily or /budget set-total.")

@@ -257,10 +257,11 @@ dave = []
     path
 }
 
-/// Runs the binary with `args` and `stdin`, returning (success, stdout, stderr).
+/// Runs the binary with `args` and `stdin` (text or raw bytes), returning (success, stdout,
+/// stderr).
 pub async fn run_bin(
     args: &[&str],
-    stdin: &str,
+    stdin: impl AsRef<[u8]>,
     envs: &[(&str, &str)],
 ) -> (std::process::ExitStatus, String, String) {
     use tokio::io::AsyncWriteExt;
@@ -278,7 +279,7 @@ pub async fn run_bin(
     }
     let mut child = command.spawn().expect("binary runs");
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
+    input.write_all(stdin.as_ref()).await.unwrap();
     drop(input);
     let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
