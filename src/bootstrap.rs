@@ -201,18 +201,29 @@ pub async fn start_discord_with(
     discord::start(token, settings, app, notifier).await
 }
 
-/// `budget-bot run`: the Discord bot until SIGTERM or Ctrl-C, then a clean shutdown
-/// (in-flight work finished, store flushed).
+/// `budget-bot run`: the Discord bot until SIGTERM or Ctrl-C, then a bounded shutdown (work
+/// in flight finished or left for the next start to resume, store flushed). The signals are
+/// listened for from the first moment, so a stop works while Discord or WeChat Pay is
+/// unreachable and the bot is still starting.
 pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> Result<(), String> {
+    let stop = stop_on_signal()?;
     let discord = config.require_discord("run").map_err(|e| e.to_string())?;
     let token = crate::chat::discord::Token::load(discord, &config.base_dir())?;
     let store_path = config.storage_path("run").map_err(|e| e.to_string())?;
     let store = Store::open(&store_path).map_err(|e| e.to_string())?;
-    let mut bot = start_discord(config, &token, api, store, Arc::new(SystemClock)).await?;
+    // Dropping an unfinished start is safe: every state change is one atomic store
+    // transaction, and whatever it left Approved or Submitting the next start resumes.
+    let started = tokio::select! {
+        started = start_discord(config, &token, api, store.clone(), Arc::new(SystemClock)) => started,
+        () = stop.cancelled() => {
+            tracing::info!("shutting down before the bot was connected to Discord");
+            return store.flush().map_err(|e| e.to_string());
+        }
+    };
+    let mut bot = started?;
     tracing::info!("budget-bot running; SIGTERM or Ctrl-C stops it");
     tokio::select! {
-        signal = shutdown_signal() => {
-            signal?;
+        () = stop.cancelled() => {
             tracing::info!("shutting down: finishing in-flight work");
             bot.shutdown().await
         }
@@ -220,11 +231,22 @@ pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> Result<(),
     }
 }
 
-async fn shutdown_signal() -> Result<(), String> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.map_err(|e| format!("cannot listen for Ctrl-C: {e}")),
-        _ = terminate.recv() => Ok(()),
-    }
+/// A token cancelled on the first SIGTERM or SIGINT. The handlers are installed before this
+/// returns: a signal that arrives any time later is seen.
+fn stop_on_signal() -> Result<tokio_util::sync::CancellationToken, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|e| format!("cannot listen for Ctrl-C: {e}"))?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let cancel = stop.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        cancel.cancel();
+    });
+    Ok(stop)
 }

@@ -9,19 +9,22 @@ use std::time::{Duration, Instant};
 
 use budget_bot::app::SystemClock;
 use budget_bot::bootstrap::start_discord;
-use budget_bot::chat::discord::{RunningBot, Token};
+use budget_bot::chat::discord::{DiscordSettings, RunningBot, Token};
 use budget_bot::config::{ApprovalConfig, Config, DiscordConfig};
 use budget_bot::domain::request::RequestState;
 use budget_bot::sim::Simulator;
 use budget_bot::store::Store;
 use serde_json::{json, Value};
 use support::fake_discord::{
-    FakeConfig, FakeDiscord, FakeMember, InteractionRef, RecordedRequest, ALICE_ID,
+    FakeConfig, FakeDiscord, FakeMember, GatewayAnswer, InteractionRef, RecordedRequest, ALICE_ID,
     APPROVALS_CHANNEL_ID, APPROVER_ROLE_ID, BOB_ID, BOT_USER_ID, CAROL_ID, GENERAL_CHANNEL_ID,
     GUILD_ID, NOTIFICATIONS_CHANNEL_ID, REQUESTER_ROLE_ID,
 };
 
 const WAIT: Duration = Duration::from_secs(15);
+
+/// A second approver, for quorums of two.
+const DAVE_ID: u64 = 666_666_666_666_666_604;
 
 struct World {
     fake: FakeDiscord,
@@ -33,12 +36,22 @@ struct World {
 
 impl World {
     async fn new() -> World {
+        Self::with_approvals(ApprovalConfig::default().required_approvals).await
+    }
+
+    /// A world whose requests need `required_approvals` approvals.
+    async fn with_approvals(required_approvals: u32) -> World {
         // The bot is a member of its guild; give it the approver role so that a reaction of
         // its own that was not ignored would show up as an approval.
         let mut fake_config = FakeConfig::default();
         fake_config.members.push(FakeMember {
             user_id: BOT_USER_ID,
             name: "budget-bot".into(),
+            roles: vec![APPROVER_ROLE_ID],
+        });
+        fake_config.members.push(FakeMember {
+            user_id: DAVE_ID,
+            name: "dave".into(),
             roles: vec![APPROVER_ROLE_ID],
         });
         let fake = FakeDiscord::start(fake_config).await;
@@ -49,7 +62,10 @@ impl World {
             wechatpay: None,
             stocks: common::stock_configs(),
             storage: None,
-            approval: ApprovalConfig::default(),
+            approval: ApprovalConfig {
+                required_approvals,
+                ..ApprovalConfig::default()
+            },
             console: None,
             discord: Some(DiscordConfig {
                 token_path: None,
@@ -90,15 +106,7 @@ impl World {
     /// Waits until the bot has registered its commands `connection` times.
     async fn wait_registered(&self, connection: usize) {
         self.fake
-            .wait_until("command registration", WAIT, |f| {
-                f.requests()
-                    .iter()
-                    .filter(|r| {
-                        r.method == "PUT" && r.path.ends_with("/commands") && r.status == 200
-                    })
-                    .count()
-                    >= connection
-            })
+            .wait_commands_registered(connection, WAIT)
             .await
             .unwrap();
     }
@@ -139,10 +147,9 @@ impl World {
             .to_string()
     }
 
-    /// Bob requests a new daily limit for stock 123 and the card appears.
-    async fn request_daily(&self, target: i64) -> u64 {
-        let it = self
-            .fake
+    /// Bob sends `/budget set-daily 123 <target> weekend push`.
+    async fn send_request_daily(&self, target: i64) -> InteractionRef {
+        self.fake
             .send_interaction_command(
                 BOB_ID,
                 "budget",
@@ -153,7 +160,12 @@ impl World {
                     ("reason", json!("weekend push")),
                 ],
             )
-            .await;
+            .await
+    }
+
+    /// Bob requests a new daily limit for stock 123 and the card appears.
+    async fn request_daily(&self, target: i64) -> u64 {
+        let it = self.send_request_daily(target).await;
         self.reply_contains(&it, "Card: https://discord.com/channels/")
             .await;
         assert_eq!(self.fake.ack_type(&it), Some(5));
@@ -211,6 +223,80 @@ impl World {
         assert_eq!(all.len(), 1);
         all[0].state
     }
+
+    /// Waits until the one request is in `state` (the store has no change feed: polled).
+    async fn wait_state(&self, state: RequestState) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let states: Vec<RequestState> =
+                self.store.all().unwrap().iter().map(|r| r.state).collect();
+            if states == [state] {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {state}; requests are {states:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Bob requests while the fake holds the answers to the bot's calls that `rule` matches;
+    /// returns the card's id as soon as it exists, the bot still waiting on a held call.
+    async fn request_while_held(&self, rule: fn(&str, &str) -> bool) -> u64 {
+        self.fake.hold_responses(rule);
+        self.send_request_daily(20_000).await;
+        self.fake
+            .wait_until("the card, with a call of the bot held", WAIT, |f| {
+                !f.messages_in(APPROVALS_CHANNEL_ID).is_empty() && f.held_calls().0 >= 1
+            })
+            .await
+            .unwrap();
+        self.card_id()
+    }
+
+    /// Alice clicks the card's Approve button.
+    async fn click_approve(&self, card_id: u64) -> InteractionRef {
+        let approve = custom_id(&self.card(), "Approve");
+        self.fake
+            .send_component_click(ALICE_ID, card_id, &approve)
+            .await
+    }
+
+    /// Waits until `user` has a DM from the bot containing `needle`.
+    async fn dm_contains(&self, user: u64, needle: &str) {
+        self.fake
+            .wait_until(&format!("a DM saying {needle:?}"), WAIT, |f| {
+                f.dm_channel_of(user).is_some_and(|c| {
+                    f.messages_in(c)
+                        .iter()
+                        .any(|m| m["content"].as_str().unwrap_or("").contains(needle))
+                })
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Waits until the bot removes `user`'s `emoji` from `message`; returns when it did.
+    async fn reaction_removed(&self, message: u64, emoji: &str, user: u64) -> Instant {
+        let path =
+            format!("/channels/{APPROVALS_CHANNEL_ID}/messages/{message}/reactions/{emoji}/{user}");
+        self.fake
+            .wait_for_request(|r| r.method == "DELETE" && r.path == path, WAIT)
+            .await
+            .unwrap()
+            .at
+    }
+}
+
+/// Bot calls that add its own reactions to a card: `PUT .../reactions/{emoji}/@me`.
+fn bot_reaction(method: &str, path: &str) -> bool {
+    method == "PUT" && path.contains("/reactions/") && path.ends_with("/@me")
+}
+
+/// The bot's post of a card: `POST /channels/{approvals}/messages`.
+fn card_post(method: &str, path: &str) -> bool {
+    method == "POST" && path == format!("/channels/{APPROVALS_CHANNEL_ID}/messages")
 }
 
 fn custom_id(card: &Value, label: &str) -> String {
@@ -616,15 +702,7 @@ async fn run_uses_the_env_token_and_stops_cleanly_on_sigterm() {
     let fake = FakeDiscord::start(FakeConfig::default()).await;
     let sim = common::start_sim().await;
     let dir = tempfile::tempdir().unwrap();
-    let discord = format!(
-        "\n[discord]\napplication_id = \"{}\"\nguild_id = \"{GUILD_ID}\"\n\
-         approvals_channel_id = \"{APPROVALS_CHANNEL_ID}\"\n\
-         notifications_channel_id = \"{NOTIFICATIONS_CHANNEL_ID}\"\n\
-         requester_role_ids = [\"{REQUESTER_ROLE_ID}\"]\napprover_role_ids = [\"{APPROVER_ROLE_ID}\"]\n\
-         api_base_url = \"{}\"\n",
-        fake.config().application_id,
-        fake.base_url()
-    );
+    let discord = support::discord_section(&fake);
     let config = common::write_config(dir.path(), &sim.base_url(), &discord);
     let token = "fake-token-do-not-log";
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_budget-bot"))
@@ -687,7 +765,6 @@ async fn run_uses_the_env_token_and_stops_cleanly_on_sigterm() {
 #[tokio::test]
 async fn expired_request_card_says_so() {
     use budget_bot::app::ManualClock;
-    use budget_bot::chat::discord::DiscordSettings;
     let w = World::new().await;
     let clock = Arc::new(ManualClock::new(common::T0));
     let mut settings = DiscordSettings::from_config(w.config.discord.as_ref().unwrap()).unwrap();
@@ -718,5 +795,241 @@ async fn expired_request_card_says_so() {
         .await;
     w.reply_contains(&it, "already Expired").await;
     assert_eq!(w.update_calls(), 0);
+    bot.shutdown().await.unwrap();
+}
+
+/// The bot's logs from now on in this test (current-thread runtime: the bot runs on the
+/// test's thread), for a step that shows in no platform call.
+struct Logs {
+    buffer: common::Buffer,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl Logs {
+    fn capture() -> Logs {
+        let buffer = common::Buffer::default();
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("budget_bot=debug")
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Callsites first hit by another test's thread while this subscriber was being set
+        // may have cached "no subscriber wants this"; ask them again.
+        tracing::callsite::rebuild_interest_cache();
+        Logs {
+            buffer,
+            _guard: guard,
+        }
+    }
+
+    async fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = String::from_utf8_lossy(&self.buffer.0.lock().unwrap()).into_owned();
+            if text.contains(needle) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for the log line {needle:?}; logs:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Issue 7: an approver's ❌ sent as soon as the card appears, before the bot has finished
+/// posting it (its own ✅/❌ are not on it yet), used to leave no trace, and two later ✅ then
+/// applied the change. The veto counts, and the later approvals are refused visibly.
+#[tokio::test]
+async fn a_veto_while_the_card_is_being_posted_rejects_the_request() {
+    let w = World::with_approvals(2).await;
+    let bot = w.start_bot(1).await;
+    let card_id = w.request_while_held(bot_reaction).await;
+    w.fake
+        .send_reaction_add(ALICE_ID, APPROVALS_CHANNEL_ID, card_id, "❌")
+        .await;
+    w.wait_state(RequestState::Rejected).await;
+    w.fake.release_held();
+
+    // Approvals after the veto are taken back, each with the reason by DM.
+    for approver in [ALICE_ID, DAVE_ID] {
+        w.fake
+            .send_reaction_add(approver, APPROVALS_CHANNEL_ID, card_id, "✅")
+            .await;
+        w.reaction_removed(card_id, "✅", approver).await;
+        w.dm_contains(approver, "already Rejected").await;
+    }
+    w.card_when("the rejected card", |d| d.contains("Status: Rejected"))
+        .await;
+    bot.shutdown().await.unwrap();
+    assert_eq!(w.request_state(), RequestState::Rejected);
+    assert_eq!(w.update_calls(), 0, "nothing was sent to WeChat Pay");
+    let buttons = &w.card()["components"][0]["components"];
+    assert_eq!(buttons[0]["disabled"], true, "the card shows it is decided");
+    let reactions = w.fake.reactions_on(card_id);
+    assert!(
+        reactions
+            .iter()
+            .any(|(e, users)| e == "❌" && users.contains(&ALICE_ID)),
+        "the veto stays on the card: {reactions:?}"
+    );
+}
+
+/// A reaction Discord delivers before the bot has even heard back from its post of the card
+/// (so it cannot have stored the card yet) is retried until the card is known, and counts.
+#[tokio::test]
+async fn a_reaction_delivered_before_the_bot_knows_its_card_still_counts() {
+    let w = World::with_approvals(2).await;
+    let bot = w.start_bot(1).await;
+    let card_id = w.request_while_held(card_post).await;
+    let logs = Logs::capture();
+    w.fake
+        .send_reaction_add(ALICE_ID, APPROVALS_CHANNEL_ID, card_id, "❌")
+        .await;
+    logs.wait_for("not a known card").await;
+    w.fake.release_held();
+    w.wait_state(RequestState::Rejected).await;
+    w.card_when("the rejected card", |d| d.contains("Status: Rejected"))
+        .await;
+    bot.shutdown().await.unwrap();
+    assert_eq!(w.update_calls(), 0);
+    assert!(
+        !w.fake
+            .requests()
+            .iter()
+            .any(|r| r.method == "DELETE" && r.path.contains("/reactions/")),
+        "the veto was not taken back"
+    );
+    assert_eq!(w.fake.dm_channel_of(ALICE_ID), None, "no DM: it counted");
+}
+
+/// An Approve clicked before the card has finished posting used to be recorded but applied
+/// only by the next sweep (30 s): the worker posting the card held the request. It is applied
+/// as soon as the card is posted, and the card shows the real outcome.
+#[tokio::test]
+async fn an_approval_clicked_while_the_card_is_being_posted_applies_at_once() {
+    let w = World::new().await;
+    let bot = w.start_bot(1).await;
+    let card_id = w.request_while_held(bot_reaction).await;
+    let it = w.click_approve(card_id).await;
+    // The approval is recorded while the card is still being posted.
+    w.reply_contains(&it, "You approved request").await;
+    assert_eq!(w.request_state(), RequestState::Approved);
+    assert_eq!(w.update_calls(), 0);
+    let released = Instant::now();
+    w.fake.release_held();
+    w.card_when("the applied card", |d| d.contains("Status: Applied"))
+        .await;
+    let took = released.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "applied {took:?} after the card was posted, not by the next sweep"
+    );
+    bot.shutdown().await.unwrap();
+    assert_eq!(w.request_state(), RequestState::Applied);
+    assert_eq!(w.update_calls(), 1);
+    let buttons = &w.card()["components"][0]["components"];
+    assert_eq!(buttons[0]["disabled"], true);
+}
+
+/// A decision made on a card the bot has posted but not yet stored (its button works at once)
+/// could not be shown on it; the card is re-rendered once stored, so it shows the real state.
+#[tokio::test]
+async fn a_decision_made_before_the_card_is_stored_shows_on_the_card() {
+    let w = World::with_approvals(2).await;
+    let bot = w.start_bot(1).await;
+    let card_id = w.request_while_held(card_post).await;
+    let it = w.click_approve(card_id).await;
+    w.reply_contains(&it, "1 of 2").await;
+    assert!(w.card()["embeds"][0]["description"]
+        .as_str()
+        .unwrap()
+        .contains("Pending: 0 of 2"));
+    w.fake.release_held();
+    let description = w
+        .card_when("the card showing the approval", |d| {
+            d.contains("Pending: 1 of 2")
+        })
+        .await;
+    assert!(
+        description.contains(&format!("<@{ALICE_ID}>")),
+        "{description}"
+    );
+    bot.shutdown().await.unwrap();
+    assert_eq!(w.request_state(), RequestState::Pending);
+}
+
+/// ✅/❌ on a message of the approvals channel that is no card (here a member's post) is not
+/// silently ignored: after waiting (the card may be being stored right then), the bot takes
+/// the reaction back and says why by DM.
+#[tokio::test]
+async fn a_reaction_on_a_message_that_is_no_card_is_taken_back_with_a_dm() {
+    let w = World::new().await;
+    let bot = w.start_bot(1).await;
+    let message =
+        w.fake
+            .post_member_message(APPROVALS_CHANNEL_ID, BOB_ID, "could someone look at 123?");
+    let sent = Instant::now();
+    w.fake
+        .send_reaction_add(ALICE_ID, APPROVALS_CHANNEL_ID, message, "✅")
+        .await;
+    let removed = w.reaction_removed(message, "✅", ALICE_ID).await;
+    assert!(
+        removed.duration_since(sent) >= Duration::from_secs(5),
+        "retried for at least 5 s before giving up: {:?}",
+        removed.duration_since(sent)
+    );
+    w.dm_contains(ALICE_ID, "did not count").await;
+    bot.shutdown().await.unwrap();
+    assert!(w.store.all().unwrap().is_empty());
+}
+
+/// With `api_base_url` set, the gateway URL comes from that server only: while it does not
+/// answer (a call left hanging, then errors) the bot keeps asking it, and then connects to the
+/// gateway it names. serenity alone would fall back to Discord's public gateway host.
+#[tokio::test]
+async fn the_gateway_comes_only_from_the_configured_server() {
+    let w = World::new().await;
+    w.fake.script_gateway(
+        vec![
+            GatewayAnswer::Hold,
+            GatewayAnswer::Refuse,
+            GatewayAnswer::Refuse,
+        ],
+        GatewayAnswer::Answer,
+    );
+    let mut settings = DiscordSettings::from_config(w.config.discord.as_ref().unwrap()).unwrap();
+    settings.gateway_attempt_timeout = Duration::from_millis(500);
+    settings.gateway_retry_delay = Duration::from_millis(50);
+    let bot = tokio::time::timeout(
+        Duration::from_secs(30),
+        budget_bot::bootstrap::start_discord_with(
+            &w.config,
+            settings,
+            &Token::new("fake-token"),
+            Arc::new(common::client(w.sim.base_url())),
+            w.store.clone(),
+            Arc::new(SystemClock),
+        ),
+    )
+    .await
+    .expect("the bot starts once its server answers")
+    .expect("bot starts");
+    w.wait_registered(1).await;
+    let statuses: Vec<u16> = w
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.is("GET", "/gateway"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses[..4], [0, 503, 503, 200], "{statuses:?}");
+    // serenity's shards connect to `Client::ws_url` only: this one, the fake's.
+    assert_eq!(bot.gateway_url(), w.fake.gateway_url());
+    assert_eq!(w.fake.identify_count(), 1);
+    assert_eq!(w.fake.gateway_queries(), ["v=10"]);
     bot.shutdown().await.unwrap();
 }

@@ -301,6 +301,16 @@ impl App {
             )
         })
         .await;
+        // A quorum reached while this worker held the request (posting its card) found it busy
+        // and could not apply it; the claim is released now, so apply it here rather than
+        // leave it to the next sweep. `apply` claims it again, so it runs once.
+        let request = match self.store.get(request.id.as_str())? {
+            Some(now) if now.state == RequestState::Approved => {
+                self.apply(now.id.as_str(), false).await?.unwrap_or(now)
+            }
+            Some(now) => now,
+            None => request,
+        };
         Ok(Reply {
             ephemeral: true,
             body: ReplyBody::Created(Box::new(request)),
@@ -308,7 +318,9 @@ impl App {
     }
 
     /// Posts the card of a stored request and records where it is (also used on recovery for
-    /// a request whose card was never posted).
+    /// a request whose card was never posted). The card is known to the store as soon as it
+    /// exists, before the bot invites reactions on it, so no decision on it can go astray; a
+    /// decision that came while it was being posted is shown on it at once.
     async fn attach_card(&self, request: ChangeRequest) -> Result<ChangeRequest, AppError> {
         let card = match self.notifier.post_card(&request).await {
             Ok(card) => card,
@@ -328,7 +340,16 @@ impl App {
                 (),
             ))
         })?;
-        Ok(stored.map(|(r, _)| r).unwrap_or(request))
+        if let Err(e) = self.notifier.decorate_card(&card).await {
+            tracing::warn!(request = %request.id, error = %e, "could not finish the approval card; its buttons still work");
+        }
+        let Some(latest) = self.store.get(request.id.as_str())? else {
+            return Ok(stored.map(|(r, _)| r).unwrap_or(request));
+        };
+        if latest.state != request.state || latest.approvals.len() != request.approvals.len() {
+            self.update_card(&latest).await;
+        }
+        Ok(latest)
     }
 
     /// Finds a request by id or `last`.

@@ -78,8 +78,13 @@ pub struct NotifyError(pub String);
 /// Where cards and notices go. Each adapter (console, Discord) implements it.
 #[async_trait]
 pub trait Notifier: Send + Sync {
-    /// Posts the approval card of a new request and says where it is.
+    /// Posts the approval card of a new request and says where it is. Nothing more: the app
+    /// stores where the card is before anyone can be invited to act on it.
     async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError>;
+    /// Finishes a card once it is stored (e.g. the bot's own ✅/❌ that invite reactions).
+    async fn decorate_card(&self, _card: &CardRef) -> Result<(), NotifyError> {
+        Ok(())
+    }
     /// Re-renders the card after any change of the request.
     async fn update_card(&self, request: &ChangeRequest) -> Result<(), NotifyError>;
     /// Announces an event in the notifications channel.

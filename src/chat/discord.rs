@@ -4,9 +4,10 @@
 //! Every interaction is acknowledged (deferred) before any WeChat Pay call.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serenity::all::{
     ButtonStyle, ChannelId, CommandDataOption, CommandDataOptionValue, CommandInteraction,
@@ -17,8 +18,9 @@ use serenity::all::{
     Member, MessageId, Reaction, ReactionType, Ready, RoleId, ShardManager, UserId,
 };
 use serenity::async_trait;
-use serenity::client::{ClientBuilder, Context, EventHandler};
-use tokio::sync::RwLock;
+use serenity::client::{Client, ClientBuilder, Context, EventHandler};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::app::{render, App, Notice, NoticeKind, Notifier, NotifyError, Reply, ReplyBody};
 use crate::config::{Capability, DiscordConfig, StockConfig};
@@ -34,6 +36,28 @@ pub const INTENTS: GatewayIntents =
 
 /// How often pending requests are checked for expiry, and unconfirmed ones retried.
 pub const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long one ask for the gateway URL may take before it is asked again.
+pub const GATEWAY_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The first pause between asks for the gateway URL; it doubles up to 30 s.
+pub const GATEWAY_RETRY_DELAY: Duration = Duration::from_secs(1);
+const GATEWAY_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// How long a ✅/❌ in the approvals channel on a message that is not a known card is retried
+/// before it is taken back: the card may be being stored right then (Discord can deliver a
+/// reaction before the bot has heard back from its own post of the card).
+pub const UNKNOWN_CARD_WAIT: Duration = Duration::from_secs(5);
+const UNKNOWN_CARD_POLL: Duration = Duration::from_millis(100);
+
+/// At shutdown, how long work in flight (handlers, a sweep) may take to finish. Whatever is
+/// still running then is dropped: every state change is one atomic store transaction, and a
+/// request left Approved or Submitting is resumed by the next start with its stored number.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long dropped work and the gateway's close may take after that; with the grace period
+/// this keeps a stop under 10 s whatever Discord or WeChat Pay is doing.
+const SHUTDOWN_DROP_WAIT: Duration = Duration::from_secs(1);
+const GATEWAY_CLOSE_WAIT: Duration = Duration::from_secs(2);
 
 /// Env var holding the bot token.
 pub const TOKEN_ENV: &str = "DISCORD_TOKEN";
@@ -105,6 +129,10 @@ pub struct DiscordSettings {
     pub api_base_url: Option<String>,
     /// How often expiry and unresolved requests are swept ([`EXPIRY_SWEEP_INTERVAL`]).
     pub sweep_interval: Duration,
+    /// One ask for the gateway URL ([`GATEWAY_ATTEMPT_TIMEOUT`]).
+    pub gateway_attempt_timeout: Duration,
+    /// The first pause before asking again ([`GATEWAY_RETRY_DELAY`]).
+    pub gateway_retry_delay: Duration,
 }
 
 fn snowflake(key: &str, value: &str) -> Result<u64, String> {
@@ -140,6 +168,8 @@ impl DiscordSettings {
             approver_roles: roles("approver_role_ids", &config.approver_role_ids)?,
             api_base_url: config.api_base_url.clone(),
             sweep_interval: EXPIRY_SWEEP_INTERVAL,
+            gateway_attempt_timeout: GATEWAY_ATTEMPT_TIMEOUT,
+            gateway_retry_delay: GATEWAY_RETRY_DELAY,
         };
         if settings.approver_roles.is_empty() {
             return Err("[discord] approver_role_ids is empty: nobody could approve".into());
@@ -417,19 +447,28 @@ impl Notifier for DiscordNotifier {
             )
             .await
             .map_err(platform)?;
-        // The card exists now: a failed reaction must not lose it (its buttons still work).
-        for emoji in [APPROVE_EMOJI, REJECT_EMOJI] {
-            if let Err(e) = message
-                .react(http, ReactionType::Unicode(emoji.into()))
-                .await
-            {
-                tracing::warn!(error = %e, emoji, "could not add the card's reaction");
-            }
-        }
         Ok(CardRef {
             channel_id: message.channel_id.to_string(),
             message_id: message.id.to_string(),
         })
+    }
+
+    /// The bot's own ✅ and ❌, added only once the card is stored, so a reaction they invite
+    /// always finds its request. A failed one is logged: the card's buttons still work.
+    async fn decorate_card(&self, card: &CardRef) -> Result<(), NotifyError> {
+        let http = self.http()?;
+        let (channel, message) = parse_message_id(card)?;
+        let mut failed = None;
+        for emoji in [APPROVE_EMOJI, REJECT_EMOJI] {
+            if let Err(e) = http
+                .create_reaction(channel, message, &ReactionType::Unicode(emoji.into()))
+                .await
+            {
+                tracing::warn!(error = %e, emoji, "could not add the card's reaction");
+                failed = Some(platform(e));
+            }
+        }
+        failed.map_or(Ok(()), Err)
     }
 
     async fn update_card(&self, request: &ChangeRequest) -> Result<(), NotifyError> {
@@ -494,9 +533,35 @@ pub struct Handler {
     app: Arc<App>,
     settings: DiscordSettings,
     bot_user: OnceLock<UserId>,
-    /// Handlers hold a read guard while they work; shutdown takes the write guard, so it
-    /// waits for in-flight work and no new work starts after it (`true` = shutting down).
-    in_flight: Arc<RwLock<bool>>,
+    work: Work,
+}
+
+/// The bot's work in flight (event handlers, sweeps) and how a shutdown ends it.
+#[derive(Clone, Default)]
+struct Work {
+    /// Cancelled when shutdown begins: no new work starts.
+    stop: CancellationToken,
+    /// Cancelled when [`SHUTDOWN_GRACE`] is over: work still running is dropped.
+    abandon: CancellationToken,
+    /// Every piece of work in flight, so shutdown can wait for it.
+    tasks: TaskTracker,
+}
+
+impl Work {
+    /// Runs `job` unless shutdown has begun; counted in flight until it ends or is abandoned.
+    async fn run(&self, job: impl Future<Output = ()>) {
+        // Tracked before the check: a shutdown that begins after the check waits for it.
+        let tracked = self.tasks.track_future(async {
+            if self.stop.is_cancelled() {
+                return;
+            }
+            tokio::select! {
+                () = job => {}
+                () = self.abandon.cancelled() => {}
+            }
+        });
+        tracked.await
+    }
 }
 
 /// The message link of a card.
@@ -510,6 +575,32 @@ fn card_link(guild: GuildId, card: &CardRef) -> String {
 /// What a user sees when the bot itself failed (the store); details go to the logs.
 fn internal_error_text(e: &crate::app::AppError) -> String {
     format!("Something went wrong on the bot's side: {e}")
+}
+
+fn emoji_of(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Approve => APPROVE_EMOJI,
+        Decision::Reject => REJECT_EMOJI,
+    }
+}
+
+/// Why a ✅/❌ in the approvals channel was taken back: it is on no card the bot knows.
+fn unknown_card_text(decision: Decision) -> String {
+    format!(
+        "Your {} in the approvals channel did not count, so the bot removed it: that message is not an \
+         approval card the bot knows (not a card, or a card that was replaced). React on the request's \
+         current card or use its Approve/Reject buttons; /budget pending lists the open requests.",
+        emoji_of(decision)
+    )
+}
+
+/// Why a ✅/❌ was taken back when the bot itself failed.
+fn reaction_failed_text(decision: Decision, e: &crate::app::AppError) -> String {
+    format!(
+        "Your {} did not count, so the bot removed it. {} Please react again, or use the card's buttons.",
+        emoji_of(decision),
+        internal_error_text(e)
+    )
 }
 
 fn member_roles(member: Option<&Member>) -> &[RoleId] {
@@ -564,12 +655,12 @@ fn reply_embed(reply: &Reply) -> Option<CreateEmbed> {
 }
 
 impl Handler {
-    pub fn new(app: Arc<App>, settings: DiscordSettings, in_flight: Arc<RwLock<bool>>) -> Self {
+    fn new(app: Arc<App>, settings: DiscordSettings, work: Work) -> Self {
         Self {
             app,
             settings,
             bot_user: OnceLock::new(),
-            in_flight,
+            work,
         }
     }
 
@@ -706,31 +797,53 @@ impl Handler {
             return;
         };
         let actor = self.settings.actor(user, &member.roles);
-        let outcome = self
-            .app
-            .decide_on_card(
-                &actor,
-                &reaction.message_id.to_string(),
-                decision,
-                Via::Reaction,
-            )
-            .await;
-        let reply = match outcome {
-            Ok(Some(reply)) => reply,
-            Ok(None) => return, // not one of our cards
-            Err(e) => {
-                tracing::error!(error = %e, "reaction decision failed");
-                return;
+        // Elsewhere a ✅ is anyone's business; in the approvals channel it is a decision, and no
+        // decision may vanish without a word.
+        let on_approvals = reaction.channel_id == self.settings.approvals_channel;
+        let message = reaction.message_id.to_string();
+        let give_up = Instant::now() + UNKNOWN_CARD_WAIT;
+        let mut waiting = false;
+        let reply = loop {
+            match self
+                .app
+                .decide_on_card(&actor, &message, decision, Via::Reaction)
+                .await
+            {
+                Ok(Some(reply)) => break reply,
+                Ok(None) if !on_approvals => return,
+                Ok(None) if Instant::now() < give_up => {
+                    if !waiting {
+                        tracing::debug!(%message, "reaction on a message that is not a known card (yet); waiting for its card to be stored");
+                        waiting = true;
+                    }
+                    tokio::time::sleep(UNKNOWN_CARD_POLL).await;
+                }
+                Ok(None) => {
+                    tracing::info!(%message, %user, "reaction on a message that is no known card; taking it back");
+                    return take_back(ctx, reaction, user, &unknown_card_text(decision)).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reaction decision failed");
+                    if on_approvals {
+                        take_back(ctx, reaction, user, &reaction_failed_text(decision, &e)).await;
+                    }
+                    return;
+                }
             }
         };
         if let ReplyBody::Text(reason) = &reply.body {
-            // A refusal: take the reaction back and tell the person privately.
-            if let Err(e) = reaction.delete(&ctx.http).await {
-                tracing::warn!(error = %e, "could not remove a refused reaction");
-            }
-            send_dm(ctx, user, reason).await;
+            take_back(ctx, reaction, user, reason).await;
         }
     }
+}
+
+/// Removes a reaction that did not count and tells its author why, privately (a reaction has
+/// no interaction to answer).
+async fn take_back(ctx: &Context, reaction: &Reaction, user: UserId, reason: &str) {
+    if let Err(e) = reaction.delete(&ctx.http).await {
+        tracing::warn!(error = %e, "could not remove a refused reaction");
+    }
+    send_dm(ctx, user, reason).await;
 }
 
 fn truncate(text: &str) -> String {
@@ -788,30 +901,24 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        let guard = self.in_flight.read().await;
-        if *guard {
-            return;
-        }
-        match &interaction {
-            Interaction::Command(cmd) if cmd.data.name == "budget" => {
-                self.on_command(&ctx, cmd).await
-            }
-            Interaction::Autocomplete(ac) if ac.data.name == "budget" => {
-                self.on_autocomplete(&ctx, ac).await
-            }
-            Interaction::Component(click) => self.on_button(&ctx, click).await,
-            _ => {}
-        }
-        drop(guard);
+        self.work
+            .run(async {
+                match &interaction {
+                    Interaction::Command(cmd) if cmd.data.name == "budget" => {
+                        self.on_command(&ctx, cmd).await
+                    }
+                    Interaction::Autocomplete(ac) if ac.data.name == "budget" => {
+                        self.on_autocomplete(&ctx, ac).await
+                    }
+                    Interaction::Component(click) => self.on_button(&ctx, click).await,
+                    _ => {}
+                }
+            })
+            .await
     }
 
     async fn reaction_add(&self, ctx: Context, reaction: Reaction) {
-        let guard = self.in_flight.read().await;
-        if *guard {
-            return;
-        }
-        self.on_reaction(&ctx, &reaction).await;
-        drop(guard);
+        self.work.run(self.on_reaction(&ctx, &reaction)).await
     }
 }
 
@@ -819,17 +926,38 @@ impl EventHandler for Handler {
 pub struct RunningBot {
     shard_manager: Arc<ShardManager>,
     client_task: tokio::task::JoinHandle<Result<(), serenity::Error>>,
-    sweeper: tokio::task::JoinHandle<()>,
-    in_flight: Arc<RwLock<bool>>,
+    work: Work,
     app: Arc<App>,
+    gateway_url: String,
 }
 
 impl RunningBot {
-    /// Stops taking events, waits for in-flight work, disconnects and flushes the store.
+    /// Stops taking events, lets work in flight finish for up to [`SHUTDOWN_GRACE`] (then
+    /// drops it, to be resumed by the next start), disconnects and flushes the store. Bounded
+    /// whatever Discord or WeChat Pay is doing: serenity's own `shutdown_all` returns at once
+    /// while its shard has never connected, and `Client::start` then never returns, so the
+    /// client's task is ended here rather than awaited.
     pub async fn shutdown(self) -> Result<(), String> {
-        *self.in_flight.write().await = true;
-        self.sweeper.abort();
-        self.shard_manager.shutdown_all().await;
+        self.work.stop.cancel();
+        self.work.tasks.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.work.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                in_flight = self.work.tasks.len(),
+                "work still in flight after {SHUTDOWN_GRACE:?} is dropped; the next start resumes any request it left"
+            );
+            self.work.abandon.cancel();
+            let _ = tokio::time::timeout(SHUTDOWN_DROP_WAIT, self.work.tasks.wait()).await;
+        }
+        if tokio::time::timeout(GATEWAY_CLOSE_WAIT, self.shard_manager.shutdown_all())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the gateway connection did not close in time; dropping it");
+        }
+        self.client_task.abort();
         let _ = self.client_task.await;
         self.app.store().flush().map_err(|e| e.to_string())
     }
@@ -842,24 +970,78 @@ impl RunningBot {
             Err(e) => Err(format!("Discord client task failed: {e}")),
         }
     }
+
+    /// The gateway URL the bot connects to, as the configured server named it.
+    pub fn gateway_url(&self) -> &str {
+        &self.gateway_url
+    }
+}
+
+/// Asks the server the HTTP client talks to (Discord, or `api_base_url`) for the gateway URL
+/// until it answers. Never gives up and never asks anyone else: stopping is the caller's
+/// business (dropping this future).
+async fn discover_gateway(http: &Http, settings: &DiscordSettings) -> String {
+    let mut pause = settings.gateway_retry_delay;
+    let mut attempt = 0u32;
+    loop {
+        attempt = attempt.saturating_add(1);
+        match tokio::time::timeout(settings.gateway_attempt_timeout, http.get_gateway()).await {
+            Ok(Ok(gateway)) => return gateway.url,
+            Ok(Err(e)) => {
+                tracing::warn!(attempt, error = %e, retry_in = ?pause, "could not get the gateway URL; asking the same server again")
+            }
+            Err(_) => {
+                tracing::warn!(attempt, timeout = ?settings.gateway_attempt_timeout, retry_in = ?pause, "no answer with the gateway URL; asking the same server again")
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(GATEWAY_RETRY_MAX);
+    }
+}
+
+/// Builds the serenity client connected only to the gateway the configured server names.
+/// serenity 0.12.5's `ClientBuilder` asks `GET /gateway` once and, when that fails, falls back
+/// to Discord's public gateway host (`"wss://gateway.discord.gg"` in `client/mod.rs`), which
+/// would bypass an `api_base_url` proxy; so the URL is asked for here until the server answers,
+/// and written over whatever the builder chose (shards read `Client::ws_url` when they connect).
+async fn build_client(
+    token: &Token,
+    settings: &DiscordSettings,
+    handler: Arc<Handler>,
+) -> Result<(Client, String), String> {
+    loop {
+        let http = http_client(token, settings.api_base_url.as_deref());
+        let url = discover_gateway(&http, settings).await;
+        let builder =
+            ClientBuilder::new_with_http(http, INTENTS).event_handler_arc(handler.clone());
+        // The builder asks for the URL again, with no time limit of its own.
+        match tokio::time::timeout(settings.gateway_attempt_timeout, builder).await {
+            Ok(Ok(client)) => {
+                *client.ws_url.lock().await = url.clone();
+                tracing::info!(%url, "gateway URL from the configured server");
+                return Ok((client, url));
+            }
+            Ok(Err(e)) => return Err(format!("cannot create the Discord client: {e}")),
+            Err(_) => tracing::warn!(
+                "the Discord server stopped answering while the client was built; asking again"
+            ),
+        }
+    }
 }
 
 /// Connects the bot: builds the client, resumes interrupted requests, starts the gateway
-/// connection and the expiry sweep. `app` must use `notifier` as its notifier.
+/// connection and the expiry sweep. `app` must use `notifier` as its notifier. Until the
+/// configured server names its gateway this waits; the caller stops it by dropping it.
 pub async fn start(
     token: &Token,
     settings: DiscordSettings,
     app: Arc<App>,
     notifier: Arc<DiscordNotifier>,
 ) -> Result<RunningBot, String> {
-    let http = http_client(token, settings.api_base_url.as_deref());
     let sweep_interval = settings.sweep_interval;
-    let in_flight = Arc::new(RwLock::new(false));
-    let handler = Handler::new(app.clone(), settings, in_flight.clone());
-    let mut client = ClientBuilder::new_with_http(http, INTENTS)
-        .event_handler(handler)
-        .await
-        .map_err(|e| format!("cannot create the Discord client: {e}"))?;
+    let work = Work::default();
+    let handler = Arc::new(Handler::new(app.clone(), settings.clone(), work.clone()));
+    let (mut client, gateway_url) = build_client(token, &settings, handler).await?;
     notifier.set_http(client.http.clone());
     let resumed = app
         .recover()
@@ -871,29 +1053,32 @@ pub async fn start(
     let shard_manager = client.shard_manager.clone();
     let client_task = tokio::spawn(async move { client.start().await });
     let sweep_app = app.clone();
-    let sweep_guard = in_flight.clone();
-    let sweeper = tokio::spawn(async move {
+    let sweep_work = work.clone();
+    work.tasks.spawn(async move {
         let mut interval = tokio::time::interval(sweep_interval);
         loop {
-            interval.tick().await;
-            let guard = sweep_guard.read().await;
-            if *guard {
-                return;
+            tokio::select! {
+                () = sweep_work.stop.cancelled() => return,
+                _ = interval.tick() => {}
             }
-            if let Err(e) = sweep_app.expire_due().await {
-                tracing::error!(error = %e, "expiry sweep failed");
-            }
-            if let Err(e) = sweep_app.retry_unresolved().await {
-                tracing::error!(error = %e, "retrying unresolved requests failed");
-            }
+            sweep_work
+                .run(async {
+                    if let Err(e) = sweep_app.expire_due().await {
+                        tracing::error!(error = %e, "expiry sweep failed");
+                    }
+                    if let Err(e) = sweep_app.retry_unresolved().await {
+                        tracing::error!(error = %e, "retrying unresolved requests failed");
+                    }
+                })
+                .await;
         }
     });
     Ok(RunningBot {
         shard_manager,
         client_task,
-        sweeper,
-        in_flight,
+        work,
         app,
+        gateway_url,
     })
 }
 

@@ -43,7 +43,11 @@
 //!   `dispatched_events`.
 //! * events: `send_interaction_command`, `send_interaction_command_in`, `send_component_click`,
 //!   `send_autocomplete`, `send_reaction_add` (all return once the event is queued to the socket).
-//! * REST log: `requests`, `wait_for_request`, `wait_until`.
+//! * REST log: `requests`, `wait_for_request`, `wait_until`, `wait_commands_registered`.
+//! * races and outages: `hold_responses` / `release_held` / `held_calls` (a bot call is handled
+//!   but answered only on release, e.g. its card post or its own reactions), `script_gateway`
+//!   (`GET /gateway` answered, refused with 503, or never answered), `refuse_gateway_socket`,
+//!   `post_member_message` (a human post the bot did not make).
 //! * state: `messages_in`, `message`, `reactions_on`, `original_response`,
 //!   `interaction_messages`, `registered_commands`, `dm_channel_of`, `set_member_roles`,
 //!   `member_roles`.
@@ -77,7 +81,7 @@
 //! ```
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -305,6 +309,32 @@ struct StateData {
     global_commands: Vec<Value>,
     last_id: u64,
     gw: GatewayState,
+    /// REST calls this rule matches are handled at once but answered only after
+    /// [`FakeDiscord::release_held`].
+    hold: Option<RequestRule>,
+    /// Calls waiting for their answer now, and every call ever held.
+    held_now: u64,
+    held_total: u64,
+    release_gen: u64,
+    /// Answers to the next `GET /gateway` calls, one each; then `gateway_then`.
+    gateway_script: VecDeque<GatewayAnswer>,
+    gateway_then: GatewayAnswer,
+    /// Answer the gateway WebSocket upgrade with 503 instead of accepting it.
+    refuse_socket: bool,
+}
+
+/// Which REST calls (method, path without `/api/v10`) a rule applies to.
+pub type RequestRule = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
+/// How the fake answers one `GET /gateway` (see [`FakeDiscord::script_gateway`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GatewayAnswer {
+    /// `{"url": gateway_url()}`, as Discord does.
+    Answer,
+    /// `503`, as an unreachable upstream behind a proxy.
+    Refuse,
+    /// Never answers (the call is recorded with status 0).
+    Hold,
 }
 
 struct Inner {
@@ -514,6 +544,13 @@ impl FakeDiscord {
                 invalid_session_count: 0,
                 queries: Vec::new(),
             },
+            hold: None,
+            held_now: 0,
+            held_total: 0,
+            release_gen: 0,
+            gateway_script: VecDeque::new(),
+            gateway_then: GatewayAnswer::Answer,
+            refuse_socket: false,
         };
         let fake = FakeDiscord {
             inner: Arc::new(Inner {
@@ -646,6 +683,93 @@ impl FakeDiscord {
     /// false: answer the next RESUMEs with INVALID_SESSION(false), forcing a fresh IDENTIFY.
     pub fn set_allow_resume(&self, allow: bool) {
         self.lock().allow_resume = allow;
+    }
+
+    /// Waits until the client has bulk-overwritten its commands successfully `n` times (a bot
+    /// that registers on READY: once per connection).
+    pub async fn wait_commands_registered(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        self.wait_until("command registration", timeout, |f| {
+            f.requests()
+                .iter()
+                .filter(|r| r.method == "PUT" && r.path.ends_with("/commands") && r.status == 200)
+                .count()
+                >= n
+        })
+        .await
+    }
+
+    /// Answers the next `GET /gateway` calls with `script`, one each, and later ones with
+    /// `then`. Start a script with [`GatewayAnswer::Hold`] when testing an old client that falls
+    /// back to Discord's public gateway on an error: a call that is never answered cannot make
+    /// it fall back, so no test reaches beyond 127.0.0.1.
+    pub fn script_gateway(&self, script: Vec<GatewayAnswer>, then: GatewayAnswer) {
+        let mut st = self.lock();
+        st.gateway_script = script.into();
+        st.gateway_then = then;
+    }
+
+    /// true: the gateway WebSocket upgrade is answered with 503, as a Discord that cannot be
+    /// reached (serenity then re-queues its shard every 5 s).
+    pub fn refuse_gateway_socket(&self, refuse: bool) {
+        self.lock().refuse_socket = refuse;
+    }
+
+    /// REST calls `rule` matches are handled at once (state changes, recorded) but answered only
+    /// after [`Self::release_held`]: the bot waits on its call while everyone else sees its
+    /// effect, which makes its races deterministic.
+    pub fn hold_responses(&self, rule: impl Fn(&str, &str) -> bool + Send + Sync + 'static) {
+        self.lock().hold = Some(Arc::new(rule));
+    }
+
+    /// Answers every held call and holds no more.
+    pub fn release_held(&self) {
+        {
+            let mut st = self.lock();
+            st.hold = None;
+            st.release_gen += 1;
+        }
+        self.bump();
+    }
+
+    /// Calls being held now, and every call held so far.
+    pub fn held_calls(&self) -> (u64, u64) {
+        let st = self.lock();
+        (st.held_now, st.held_total)
+    }
+
+    /// Creates a message by a member (not the bot) in a guild channel, e.g. a human post in the
+    /// approvals channel, and returns its id. No gateway event is sent (the bot needs none).
+    pub fn post_member_message(&self, channel_id: u64, user_id: u64, content: &str) -> u64 {
+        let id = {
+            let mut st = self.lock();
+            let member = Self::find_member(&st, user_id);
+            let id = self.new_message(
+                &mut st,
+                channel_id,
+                &json!({ "content": content }),
+                0,
+                false,
+            );
+            let msg = st.messages.get_mut(&id).expect("just created");
+            msg.json["author"] = user_json(user_id, &member.name, false);
+            id
+        };
+        self.bump();
+        id
+    }
+
+    /// Waits until [`Self::release_held`] was called after generation `gen`.
+    async fn wait_released(&self, gen: u64) {
+        let mut rx = self.inner.version.subscribe();
+        while self.lock().release_gen <= gen {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Closes every gateway socket with close code 4000 (resumable) and waits until the fake
@@ -1986,13 +2110,34 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
         .await;
 }
 
+/// One REST call whose answer is being held; see [`FakeDiscord::hold_responses`].
+struct HeldCall(FakeDiscord);
+
+impl Drop for HeldCall {
+    fn drop(&mut self) {
+        self.0.lock().held_now -= 1;
+        self.0.bump();
+    }
+}
+
 async fn ws_handler(
     State(fake): State<FakeDiscord>,
     RawQuery(query): RawQuery,
     ws: WebSocketUpgrade,
 ) -> Response {
-    fake.lock().gw.queries.push(query.unwrap_or_default());
+    let refuse = {
+        let mut st = fake.lock();
+        st.gw.queries.push(query.unwrap_or_default());
+        st.refuse_socket
+    };
     fake.bump();
+    if refuse {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "fake discord: gateway refused",
+        )
+            .into_response();
+    }
     ws.on_upgrade(move |socket| fake.run_connection(socket))
 }
 
@@ -2021,13 +2166,33 @@ async fn rest_handler(
         serde_json::from_slice(&body)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
     };
-    let (status, response) = {
+    let (status, response, held, never) = {
         let mut st = fake.lock();
-        let reply = if decoded.starts_with("/api/v10/") {
-            let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-            fake.route(&mut st, &method, &segs, &json_body)
-        } else {
-            error(StatusCode::NOT_FOUND, 0, "Unknown route")
+        let scripted = (method == Method::GET && path == "/gateway").then(|| {
+            let then = st.gateway_then;
+            st.gateway_script.pop_front().unwrap_or(then)
+        });
+        let reply = match scripted {
+            Some(GatewayAnswer::Hold) => (StatusCode::OK, Value::Null),
+            Some(GatewayAnswer::Refuse) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                0,
+                "fake discord: gateway discovery unavailable",
+            ),
+            _ if decoded.starts_with("/api/v10/") => {
+                let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+                fake.route(&mut st, &method, &segs, &json_body)
+            }
+            _ => error(StatusCode::NOT_FOUND, 0, "Unknown route"),
+        };
+        let never = scripted == Some(GatewayAnswer::Hold);
+        let held = match &st.hold {
+            Some(rule) if !never && rule(method.as_str(), &path) => {
+                st.held_now += 1;
+                st.held_total += 1;
+                Some(st.release_gen)
+            }
+            _ => None,
         };
         st.requests.push(RecordedRequest {
             method: method.to_string(),
@@ -2039,13 +2204,22 @@ async fn rest_handler(
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
-            status: reply.0.as_u16(),
+            status: if never { 0 } else { reply.0.as_u16() },
             response: reply.1.clone(),
             at: Instant::now(),
         });
-        reply
+        (reply.0, reply.1, held, never)
     };
     fake.bump();
+    if never {
+        // Recorded, never answered: the client waits until it gives up.
+        return std::future::pending().await;
+    }
+    if let Some(gen) = held {
+        // Counted down even when the client hangs up while waiting.
+        let _waiting = HeldCall(fake.clone());
+        fake.wait_released(gen).await;
+    }
     if status == StatusCode::NO_CONTENT {
         status.into_response()
     } else {
