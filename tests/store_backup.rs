@@ -492,8 +492,15 @@ async fn backup_of_a_store_being_written_is_consistent() {
 async fn store_errors_say_what_happened_and_the_way_back_works() {
     let sim = start_sim().await;
 
-    // A file where the folder should be.
+    // No store yet: nothing to back up, and none is made.
     let place = Place::new(&sim.base_url());
+    let stderr = place
+        .refused(&["store", "backup", &place.file("b.jsonl")])
+        .await;
+    assert!(stderr.contains("there is no store at"), "{stderr}");
+    assert!(!place.store().exists());
+
+    // A file where the folder should be.
     std::fs::write(place.store(), "not a store").unwrap();
     let stderr = place.refused(&["audit", "verify"]).await;
     assert!(stderr.contains("is not a folder"), "{stderr}");
