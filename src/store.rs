@@ -333,7 +333,9 @@ impl Store {
     }
 
     /// One serializable transaction over requests, audit and meta: read the request, let
-    /// `step` decide, write the result and append its audit entry; then flush to disk.
+    /// `step` decide, write the result and append its audit entry; then flush to disk. This is
+    /// the only writer of requests: backup and restore check that every request matches its
+    /// last audit entry.
     fn transact<T, E>(
         &self,
         id: &str,

@@ -6,7 +6,9 @@
 //! then an end line with the SHA-256 of every byte before it. Records are written one at a
 //! time while the sled trees are iterated, and restore writes nothing until the whole file
 //! has been read and checked: counts, digest, the audit chain and head, and that each request
-//! is in the state its last audit entry says.
+//! is in the state its last audit entry says. Beyond one record, only request ids (and each
+//! one's last state) are held while a backup is written; restore holds the whole store once,
+//! in the transaction that writes it.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
