@@ -22,17 +22,50 @@ pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// wrong place must not end up on the terminal or in logs.
 const REDACT_QUOTED_LONGER_THAN: usize = 16;
 
-/// toml's error without the source excerpt it normally prints (which would quote the line),
-/// with the line number kept and long quoted values redacted.
-fn toml_error_text(error: &toml::de::Error, text: &str) -> String {
-    let line = error
-        .span()
-        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-    let message = redact_long_quotes(error.message());
-    match line {
-        Some(line) => format!("line {line}: {message}"),
-        None => message,
+/// A config problem's place: the line and the dotted key (`stocks[2].stock_id`), as far as
+/// they are known.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Place {
+    pub line: Option<usize>,
+    pub key: Option<String>,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(line) = self.line {
+            write!(f, ", line {line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ", key `{key}`")?;
+        }
+        Ok(())
     }
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// toml's error without the source excerpt it normally prints (which would quote the line),
+/// placed by the key serde was reading and toml's span, with long quoted values redacted.
+fn deserialize_error(
+    error: serde_path_to_error::Error<toml::de::Error>,
+    text: &str,
+) -> (Place, String) {
+    let key = error
+        .path()
+        .iter()
+        .next()
+        .is_some()
+        .then(|| error.path().to_string());
+    let error = error.into_inner();
+    let line = error.span().map(|span| line_at(text, span.start));
+    (Place { line, key }, redact_long_quotes(error.message()))
 }
 
 fn redact_long_quotes(message: &str) -> String {
@@ -40,26 +73,85 @@ fn redact_long_quotes(message: &str) -> String {
     let mut rest = message;
     // Values are double-quoted in toml's messages; key names (in backticks) stay readable.
     while let Some(start) = rest.find('"') {
-        let quote = '"';
         out.push_str(&rest[..=start]);
         let after = &rest[start + 1..];
-        match after.find(quote) {
-            Some(end) if after[..end].chars().count() > REDACT_QUOTED_LONGER_THAN => {
-                out.push_str("<redacted>");
-                out.push(quote);
-                rest = &after[end + 1..];
-            }
+        match after.find('"') {
             Some(end) => {
-                out.push_str(&after[..=end]);
+                out.push_str(&shown(&after[..end]));
+                out.push('"');
                 rest = &after[end + 1..];
             }
-            None => {
-                rest = after;
-            }
+            None => rest = after,
         }
     }
     out.push_str(rest);
     out
+}
+
+/// A value as a message may show it: a long one may be a pasted secret and is not echoed.
+fn shown(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.chars().count() > REDACT_QUOTED_LONGER_THAN {
+        "<redacted>".into()
+    } else {
+        value.into()
+    }
+}
+
+/// One step of a key path.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Key(&'static str),
+    Index(usize),
+}
+
+/// The dotted key of a value the checks after parsing refuse, shown as serde_path_to_error
+/// shows the keys of type errors (`stocks[2].stock_id`).
+#[derive(Clone, Debug)]
+struct KeyPath(Vec<Step>);
+
+impl KeyPath {
+    fn new(steps: &[Step]) -> Self {
+        Self(steps.to_vec())
+    }
+
+    /// The line of the key's value in `text`, from toml's own parser with spans kept.
+    fn line_in(&self, text: &str) -> Option<usize> {
+        let document = toml_edit::ImDocument::parse(text).ok()?;
+        let mut item = document.as_item();
+        for step in &self.0 {
+            item = match *step {
+                Step::Key(key) => item.get(key)?,
+                Step::Index(index) => item.get(index)?,
+            };
+        }
+        Some(line_at(text, item.span()?.start))
+    }
+}
+
+impl std::fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, step) in self.0.iter().enumerate() {
+            match step {
+                Step::Key(key) if i == 0 => f.write_str(key)?,
+                Step::Key(key) => write!(f, ".{key}")?,
+                Step::Index(index) => write!(f, "[{index}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A value that parsed but is refused, and its key.
+struct Refusal {
+    key: KeyPath,
+    message: String,
+}
+
+fn refuse(steps: &[Step], message: String) -> Result<(), Refusal> {
+    Err(Refusal {
+        key: KeyPath::new(steps),
+        message,
+    })
 }
 
 /// The default config path when neither `--config` nor `BUDGET_BOT_CONFIG` is given.
@@ -72,8 +164,12 @@ pub enum ConfigError {
     Missing { path: PathBuf },
     #[error("config file {path} cannot be read: {reason}")]
     Unreadable { path: PathBuf, reason: String },
-    #[error("config file {path}: {message}")]
-    Invalid { path: PathBuf, message: String },
+    #[error("config file {path}{place}: {message}")]
+    Invalid {
+        path: PathBuf,
+        place: Place,
+        message: String,
+    },
     #[error("config file {path} has no [{section}] section, which `{command}` needs (see config.toml.example)")]
     MissingSection {
         path: PathBuf,
@@ -169,6 +265,7 @@ impl WechatPayConfig {
         WechatPayClient::new(signer, verifier, self.client_settings()).map_err(|e: ApiError| {
             ConfigError::Invalid {
                 path: base_dir.to_path_buf(),
+                place: Place::default(),
                 message: e.to_string(),
             }
         })
@@ -316,75 +413,117 @@ impl Config {
     }
 
     /// Parses config text; `path` names the file in messages and anchors relative paths.
+    /// Every refusal names the file, and the line and dotted key where it can.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
+        let invalid = |place: Place, message: String| ConfigError::Invalid {
             path: path.to_path_buf(),
+            place,
             message,
         };
-        let mut config: Config =
-            toml::from_str(text).map_err(|e| invalid(toml_error_text(&e, text)))?;
+        let mut config: Config = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+            .map_err(|e| {
+                let (place, message) = deserialize_error(e, text);
+                invalid(place, message)
+            })?;
         config.source = path.to_path_buf();
-        let mut seen_ids = std::collections::HashSet::new();
-        let mut seen_names = std::collections::HashSet::new();
-        for stock in &config.stocks {
+        config.check().map_err(|refusal| {
+            let place = Place {
+                line: refusal.key.line_in(text),
+                key: Some(refusal.key.to_string()),
+            };
+            invalid(place, refusal.message)
+        })?;
+        Ok(config)
+    }
+
+    /// The checks of values that parsed: each refusal names the key it is about.
+    fn check(&self) -> Result<(), Refusal> {
+        use Step::{Index, Key};
+        let mut seen_ids = std::collections::HashMap::new();
+        let mut seen_names = std::collections::HashMap::new();
+        for (i, stock) in self.stocks.iter().enumerate() {
+            let at = |key| [Key("stocks"), Index(i), Key(key)];
             for (key, value) in [
                 ("stock_id", &stock.stock_id),
                 ("product_coupon_id", &stock.product_coupon_id),
             ] {
                 if !id_is_valid(value) {
-                    return Err(invalid(format!(
-                        "[[stocks]] {key} `{value}` must be 1 to 40 characters of 0-9, A-Z, a-z, `_` or `-`"
-                    )));
+                    refuse(
+                        &at(key),
+                        format!(
+                            "{key} `{}` must be 1 to 40 characters of 0-9, A-Z, a-z, `_` or `-`",
+                            shown(value)
+                        ),
+                    )?;
                 }
             }
-            if !seen_ids.insert(stock.stock_id.clone()) {
-                return Err(invalid(format!(
-                    "[[stocks]] stock_id `{}` is listed twice",
-                    stock.stock_id
-                )));
+            if let Some(first) = seen_ids.insert(stock.stock_id.clone(), i) {
+                refuse(
+                    &at("stock_id"),
+                    format!(
+                        "stock_id `{}` is listed twice (also at stocks[{first}])",
+                        shown(&stock.stock_id)
+                    ),
+                )?;
             }
             if let Some(name) = &stock.name {
                 if name.trim().is_empty() {
-                    return Err(invalid(format!(
-                        "[[stocks]] name of stock `{}` is empty: remove it or give a name",
-                        stock.stock_id
-                    )));
+                    refuse(
+                        &at("name"),
+                        format!(
+                            "name of stock `{}` is empty: remove it or give a name",
+                            shown(&stock.stock_id)
+                        ),
+                    )?;
                 }
-                if !seen_names.insert(name.to_lowercase()) {
-                    return Err(invalid(format!("[[stocks]] name `{name}` is used twice")));
+                if let Some(first) = seen_names.insert(name.to_lowercase(), i) {
+                    refuse(
+                        &at("name"),
+                        format!(
+                        "name `{}` is used twice (also at stocks[{first}]; case does not count)",
+                        shown(name)
+                    ),
+                    )?;
                 }
             }
         }
-        if let Some(wechatpay) = &config.wechatpay {
+        if let Some(wechatpay) = &self.wechatpay {
+            let at = |key| [Key("wechatpay"), Key(key)];
             if !wechatpay.wechatpay_public_key_id.starts_with("PUB_KEY_ID_") {
-                return Err(invalid(format!(
-                    "[wechatpay] wechatpay_public_key_id `{}` must start with PUB_KEY_ID_ (copy it from the brand platform)",
-                    wechatpay.wechatpay_public_key_id
-                )));
+                refuse(&at("wechatpay_public_key_id"), format!(
+                    "wechatpay_public_key_id `{}` must start with PUB_KEY_ID_ (copy it from the brand platform)",
+                    shown(&wechatpay.wechatpay_public_key_id)
+                ))?;
             }
             if wechatpay.max_attempts == 0 {
-                return Err(invalid(
-                    "[wechatpay] max_attempts must be at least 1".into(),
-                ));
+                refuse(
+                    &at("max_attempts"),
+                    "max_attempts must be at least 1".into(),
+                )?;
             }
             if wechatpay.rate_limit_per_second == 0 || wechatpay.rate_limit_per_second > 20 {
-                return Err(invalid(
-                    "[wechatpay] rate_limit_per_second must be 1 to 20 (the API allows 20 per second per brand)".into(),
-                ));
+                refuse(&at("rate_limit_per_second"),
+                    "rate_limit_per_second must be 1 to 20 (the API allows 20 per second per brand)".into(),
+                )?;
             }
         }
-        if config.approval.ttl < MIN_TTL || config.approval.ttl > MAX_TTL {
-            return Err(invalid(format!(
-                "[approval] ttl must be between 1s and 30days, not {}",
-                humantime::format_duration(config.approval.ttl)
-            )));
+        let at = |key| [Key("approval"), Key(key)];
+        if self.approval.ttl < MIN_TTL || self.approval.ttl > MAX_TTL {
+            refuse(
+                &at("ttl"),
+                format!(
+                    "ttl must be between 1s and 30days, not {}",
+                    humantime::format_duration(self.approval.ttl)
+                ),
+            )?;
         }
-        if config.approval.required_approvals == 0 {
-            return Err(invalid(
-                "[approval] required_approvals must be at least 1".into(),
-            ));
+        if self.approval.required_approvals == 0 {
+            refuse(
+                &at("required_approvals"),
+                "required_approvals must be at least 1".into(),
+            )?;
         }
-        Ok(config)
+        Ok(())
     }
 
     /// The folder relative paths in the file are taken from.
@@ -544,6 +683,92 @@ product_coupon_id = "200000001"
                 .to_string();
             assert!(err.contains("ttl must be between"), "{ttl}: {err}");
         }
+    }
+
+    /// Parses `text` as `c.toml` and returns the error text, which must name the file, the
+    /// line and the dotted key.
+    fn error_at(text: &str, line: usize, key: &str) -> String {
+        let err = Config::parse(text, Path::new("/etc/bb/c.toml"))
+            .expect_err("the config is refused")
+            .to_string();
+        assert!(err.contains("/etc/bb/c.toml"), "names the file: {err}");
+        assert!(
+            err.contains(&format!("line {line},")),
+            "names line {line}: {err}"
+        );
+        assert!(
+            err.contains(&format!("key `{key}`:")),
+            "names key {key}: {err}"
+        );
+        err
+    }
+
+    #[test]
+    fn type_errors_name_the_dotted_key_the_file_and_the_line() {
+        // Integer where a string belongs.
+        let text = MINIMAL.replace("brand_id = \"1234\"", "brand_id = 1000001");
+        let err = error_at(&text, 3, "wechatpay.brand_id");
+        assert!(err.contains("expected a string"), "{err}");
+        // String where an integer belongs.
+        let text = format!("{MINIMAL}\n[approval]\nrequired_approvals = \"2\"\n");
+        error_at(&text, 14, "approval.required_approvals");
+        // Not a duration.
+        let text = MINIMAL.replace(
+            "certificate_serial_no",
+            "connect_timeout = \"10 parsecs\"\ncertificate_serial_no",
+        );
+        let err = error_at(&text, 4, "wechatpay.connect_timeout");
+        assert!(err.contains("not a duration"), "{err}");
+        // One bad element of an array.
+        let text = format!(
+            "{MINIMAL}\n[discord]\napplication_id = \"1\"\nguild_id = \"2\"\napprovals_channel_id = \"3\"\nnotifications_channel_id = \"4\"\napprover_role_ids = [\"5\", 6]\n"
+        );
+        error_at(&text, 18, "discord.approver_role_ids[1]");
+        let text = format!("{MINIMAL}\n[console.users]\nalice = [\"requester\", \"admin\"]\n");
+        let err = error_at(&text, 14, "console.users.alice[1]");
+        assert!(err.contains("admin"), "{err}");
+        // A type error inside the second [[stocks]] entry.
+        let text = format!("{MINIMAL}\n[[stocks]]\nstock_id = 124\nproduct_coupon_id = \"2\"\n");
+        error_at(&text, 14, "stocks[1].stock_id");
+    }
+
+    #[test]
+    fn value_errors_name_the_dotted_key_the_file_and_the_line() {
+        let second = |stock_id: &str, name: &str| {
+            format!(
+                "{MINIMAL}name = \"Spring\"\n\n[[stocks]]\nproduct_coupon_id = \"2\"\nstock_id = \"{stock_id}\"\nname = \"{name}\"\n"
+            )
+        };
+        let err = error_at(&second("12/4", "Summer"), 16, "stocks[1].stock_id");
+        assert!(err.contains("1 to 40 characters"), "{err}");
+        let err = error_at(&second("123", "Summer"), 16, "stocks[1].stock_id");
+        assert!(err.contains("twice"), "{err}");
+        let err = error_at(&second("124", "spring"), 17, "stocks[1].name");
+        assert!(err.contains("twice"), "{err}");
+        let err = error_at(&second("124", " "), 17, "stocks[1].name");
+        assert!(err.contains("empty"), "{err}");
+
+        let text = MINIMAL.replace("PUB_KEY_ID_1", "1DDE55");
+        error_at(&text, 6, "wechatpay.wechatpay_public_key_id");
+        let text = MINIMAL.replace("brand_id", "max_attempts = 0\nbrand_id");
+        error_at(&text, 3, "wechatpay.max_attempts");
+        let text = MINIMAL.replace("brand_id", "rate_limit_per_second = 21\nbrand_id");
+        error_at(&text, 3, "wechatpay.rate_limit_per_second");
+        let text = format!("{MINIMAL}\n[approval]\nrequired_approvals = 1\nttl = \"0s\"\n");
+        error_at(&text, 15, "approval.ttl");
+        let text = format!("{MINIMAL}\n[approval]\nrequired_approvals = 0\n");
+        error_at(&text, 14, "approval.required_approvals");
+    }
+
+    #[test]
+    fn value_checks_never_echo_long_values() {
+        let secret = "MTAxNDk5NjI1NjgwNzQxMzg3Mg.GxYz12.abcdefghijklmnopqrstuvwxyz0123";
+        let text = MINIMAL.replace("PUB_KEY_ID_1", secret);
+        let err = error_at(&text, 6, "wechatpay.wechatpay_public_key_id");
+        assert!(!err.contains(secret), "{err}");
+        let text = MINIMAL.replace("\"123\"", &format!("\"{secret}\""));
+        let err = error_at(&text, 10, "stocks[0].stock_id");
+        assert!(!err.contains(secret), "{err}");
     }
 
     #[test]

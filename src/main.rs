@@ -66,6 +66,25 @@ enum Cmd {
         #[command(subcommand)]
         command: AuditCmd,
     },
+    /// Back up or restore the store (requests, card index, audit log).
+    Store {
+        #[command(subcommand)]
+        command: StoreCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCmd {
+    /// Write a checked copy of the store to FILE (JSON lines); works while a bot runs.
+    Backup {
+        /// The backup file to write (replaced only once the new one is complete).
+        file: PathBuf,
+    },
+    /// Restore a backup into an empty store (move a damaged store folder aside first).
+    Restore {
+        /// A file written by `budget-bot store backup`.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -144,6 +163,44 @@ async fn run(cli: Cli) -> Result<(), String> {
             let store_path = config.storage_path("audit").map_err(|e| e.to_string())?;
             let store = Store::open(&store_path).map_err(|e| e.to_string())?;
             audit(&config, &store, command)
+        }
+        Cmd::Store { command } => {
+            init_logs("warn");
+            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
+            let store_path = config.storage_path("store").map_err(|e| e.to_string())?;
+            store_command(&store_path, command)
+        }
+    }
+}
+
+fn store_command(store_path: &std::path::Path, command: StoreCmd) -> Result<(), String> {
+    use budget_bot::store::backup;
+    match command {
+        StoreCmd::Backup { file } => {
+            let (summary, route) = backup::backup(store_path, &file).map_err(|e| e.to_string())?;
+            print_line(&format!(
+                "backup of {} written to {}: {summary}; {route}",
+                store_path.display(),
+                file.display()
+            ))
+        }
+        StoreCmd::Restore { file } => {
+            let store = Store::open(store_path).map_err(|e| e.to_string())?;
+            let summary = backup::restore(&store, store_path, &file).map_err(|e| e.to_string())?;
+            let verified = match store.verify_audit().map_err(|e| e.to_string())? {
+                Ok(count) => format!("audit verify: {count} entries, hash chain intact"),
+                Err(broken) => {
+                    return Err(format!(
+                        "restored, but the audit log is broken at entry #{}: {}",
+                        broken.seq, broken.reason
+                    ))
+                }
+            };
+            print_line(&format!(
+                "restored {} into {}: {summary}; {verified}",
+                file.display(),
+                store_path.display()
+            ))
         }
     }
 }

@@ -1,6 +1,9 @@
 //! The sled store: change requests, the card → request index, and the hash-chained audit log.
 //! Every state change is one serializable sled transaction that checks the state it read
 //! (compare-and-swap) and appends its audit entry, and is flushed before the caller moves on.
+//! [`backup`] writes and restores the whole store as checked JSON lines.
+
+pub mod backup;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -24,12 +27,67 @@ const KEY_LAST_REQUEST: &[u8] = b"last_request";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the store at {path}: {reason} (is another budget-bot using it?)")]
+    #[error("the store at {path} is locked by another process (is another budget-bot using it?): stop that process first; `budget-bot store backup FILE` works while it runs")]
+    Locked { path: String },
+    #[error("permission denied on the store at {path} ({reason}): run budget-bot as the user that owns the folder, or give that user read and write access to it (chown, chmod)")]
+    PermissionDenied { path: String, reason: String },
+    #[error("the store path {path} is not a folder (a file is there, or in its way): point [storage] path at a folder, or move the file away")]
+    NotAFolder { path: String },
+    #[error("the store at {path} is damaged and cannot be opened ({reason}). Move the folder aside (mv {path} {path}.damaged), then restore your latest backup into a new, empty store: budget-bot store restore <backup file>")]
+    Damaged { path: String, reason: String },
+    #[error("cannot open the store at {path}: {reason}")]
     Open { path: String, reason: String },
     #[error("store error: {0}")]
     Sled(#[from] sled::Error),
     #[error("store holds unreadable data at {what}: {reason}")]
     Corrupt { what: String, reason: String },
+}
+
+impl StoreError {
+    /// Says what stopped sled from opening the folder at `path`.
+    fn opening(path: &Path, error: sled::Error) -> Self {
+        use std::io::ErrorKind;
+        let path = path.display().to_string();
+        match error {
+            sled::Error::Io(e) if is_lock_error(&e) => StoreError::Locked { path },
+            sled::Error::Io(e) if e.kind() == ErrorKind::PermissionDenied => {
+                StoreError::PermissionDenied {
+                    path,
+                    reason: e.to_string(),
+                }
+            }
+            sled::Error::Io(e) if e.kind() == ErrorKind::NotADirectory => {
+                StoreError::NotAFolder { path }
+            }
+            sled::Error::Corruption { at, .. } => StoreError::Damaged {
+                path,
+                reason: match at {
+                    Some(at) => format!("sled found corrupted data at {at:?}"),
+                    None => "sled found corrupted data".into(),
+                },
+            },
+            sled::Error::Io(e)
+                if matches!(e.kind(), ErrorKind::UnexpectedEof | ErrorKind::InvalidData) =>
+            {
+                StoreError::Damaged {
+                    path,
+                    reason: e.to_string(),
+                }
+            }
+            other => StoreError::Open {
+                path,
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+/// sled 0.34 reports a folder locked by another process as an `Other` io error "could not
+/// acquire lock on …" wrapping the `WouldBlock` of the failed non-blocking `flock`.
+fn is_lock_error(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::WouldBlock
+        || (error.kind() == std::io::ErrorKind::Other
+            && error.to_string().starts_with("could not acquire lock"))
 }
 
 /// One audit log entry. `hash` is the SHA-256 of the entry without `hash`, which includes
@@ -87,10 +145,80 @@ impl AuditNote {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct AuditHead {
-    seq: u64,
-    hash: String,
+/// The last audit entry, kept in meta so the next transition links to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// The audit chain checked entry by entry, in order: sequence numbers from 1, each entry
+/// linked to the one before, each hash matching its entry's contents.
+pub(crate) struct ChainCheck {
+    prev: String,
+    count: u64,
+}
+
+impl ChainCheck {
+    pub(crate) fn new() -> Self {
+        Self {
+            prev: GENESIS_HASH.to_string(),
+            count: 0,
+        }
+    }
+
+    /// Takes the next entry, stored under `key_seq`.
+    pub(crate) fn push(&mut self, key_seq: u64, entry: &AuditEntry) -> Result<(), AuditBreak> {
+        let expected_seq = self.count + 1;
+        let broken = |reason: String| {
+            Err(AuditBreak {
+                seq: key_seq,
+                reason,
+            })
+        };
+        if entry.seq != key_seq || key_seq != expected_seq {
+            return broken(format!(
+                "sequence number {} where {expected_seq} was expected",
+                entry.seq
+            ));
+        }
+        if entry.prev_hash != self.prev {
+            return broken("prev_hash does not match the previous entry's hash".into());
+        }
+        if entry.compute_hash() != entry.hash {
+            return broken("hash does not match the entry's contents (it was changed)".into());
+        }
+        self.prev.clone_from(&entry.hash);
+        self.count = expected_seq;
+        Ok(())
+    }
+
+    /// Checks that `head` names the last entry taken (and is absent only when there is none):
+    /// the next transition links to the head, so a wrong one would fork the chain.
+    pub(crate) fn finish(&self, head: Option<&AuditHead>) -> Result<u64, AuditBreak> {
+        let end = (self.count > 0).then(|| AuditHead {
+            seq: self.count,
+            hash: self.prev.clone(),
+        });
+        if head == end.as_ref() {
+            return Ok(self.count);
+        }
+        let reason = match head {
+            Some(head) if head.seq > self.count => format!(
+                "the log ends at entry {} but the head records entry {}: entries were removed",
+                self.count, head.seq
+            ),
+            Some(head) => format!(
+                "the head records entry {} with another hash than the log's entry {}",
+                head.seq, self.count
+            ),
+            None => format!("the log has {} entries but no head", self.count),
+        };
+        Err(AuditBreak {
+            seq: self.count + 1,
+            reason,
+        })
+    }
 }
 
 /// Held while a request is worked on; see [`Store::claim_work`].
@@ -136,6 +264,11 @@ fn decode<T: for<'de> Deserialize<'de>>(what: &str, bytes: &[u8]) -> Result<T, S
     })
 }
 
+/// The sequence number an audit entry is stored under (0 for a key that is not one).
+fn audit_key_seq(key: &[u8]) -> u64 {
+    key.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
+
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("store values serialize")
 }
@@ -151,18 +284,13 @@ enum TxAbort<E> {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
-            .open()
-            .map_err(|e| StoreError::Open {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
+        let opening = |e| StoreError::opening(path, e);
+        let db = sled::Config::new().path(path).open().map_err(opening)?;
         Ok(Self {
-            requests: db.open_tree(TREE_REQUESTS)?,
-            audit: db.open_tree(TREE_AUDIT)?,
-            cards: db.open_tree(TREE_CARDS)?,
-            meta: db.open_tree(TREE_META)?,
+            requests: db.open_tree(TREE_REQUESTS).map_err(opening)?,
+            audit: db.open_tree(TREE_AUDIT).map_err(opening)?,
+            cards: db.open_tree(TREE_CARDS).map_err(opening)?,
+            meta: db.open_tree(TREE_META).map_err(opening)?,
             busy: Arc::default(),
             db,
         })
@@ -205,7 +333,9 @@ impl Store {
     }
 
     /// One serializable transaction over requests, audit and meta: read the request, let
-    /// `step` decide, write the result and append its audit entry; then flush to disk.
+    /// `step` decide, write the result and append its audit entry; then flush to disk. This is
+    /// the only writer of requests: backup and restore check that every request matches its
+    /// last audit entry.
     fn transact<T, E>(
         &self,
         id: &str,
@@ -359,13 +489,12 @@ impl Store {
         Ok(entries)
     }
 
-    /// Checks every entry's hash and link; names the first broken entry.
+    /// Checks every entry's hash and link, and the head; names the first broken entry.
     pub fn verify_audit(&self) -> Result<Result<u64, AuditBreak>, StoreError> {
-        let mut prev = GENESIS_HASH.to_string();
-        let mut count = 0;
-        for (expected_seq, item) in (1u64..).zip(self.audit.iter()) {
+        let mut chain = ChainCheck::new();
+        for item in self.audit.iter() {
             let (key, bytes) = item?;
-            let seq = key.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+            let seq = audit_key_seq(&key);
             let entry: AuditEntry = match serde_json::from_slice(&bytes) {
                 Ok(entry) => entry,
                 Err(e) => {
@@ -375,35 +504,18 @@ impl Store {
                     }))
                 }
             };
-            let broken = |reason: String| Ok(Err(AuditBreak { seq, reason }));
-            if entry.seq != seq || seq != expected_seq {
-                return broken(format!(
-                    "sequence number {} where {expected_seq} was expected",
-                    entry.seq
-                ));
-            }
-            if entry.prev_hash != prev {
-                return broken("prev_hash does not match the previous entry's hash".into());
-            }
-            if entry.compute_hash() != entry.hash {
-                return broken("hash does not match the entry's contents (it was changed)".into());
-            }
-            prev = entry.hash;
-            count += 1;
-        }
-        if let Some(head) = self.meta.get(KEY_AUDIT_HEAD)? {
-            let head: AuditHead = decode("audit head", &head)?;
-            if head.seq != count || head.hash != prev {
-                return Ok(Err(AuditBreak {
-                    seq: count + 1,
-                    reason: format!(
-                        "the log ends at entry {count} but the head records entry {}: entries were removed",
-                        head.seq
-                    ),
-                }));
+            if let Err(broken) = chain.push(seq, &entry) {
+                return Ok(Err(broken));
             }
         }
-        Ok(Ok(count))
+        Ok(chain.finish(self.audit_head()?.as_ref()))
+    }
+
+    fn audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
+        self.meta
+            .get(KEY_AUDIT_HEAD)?
+            .map(|bytes| decode("audit head", &bytes))
+            .transpose()
     }
 
     /// Test and repair hook: overwrite an audit entry's bytes as they are stored.
@@ -427,6 +539,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db")).unwrap();
         (dir, store)
+    }
+
+    /// A store holding one pending request.
+    fn open_with_request() -> (tempfile::TempDir, Store, ChangeRequest) {
+        let (dir, store) = open();
+        let r = request(1);
+        store
+            .create(&r, AuditNote::new(1000, "requested", None))
+            .unwrap();
+        (dir, store, r)
     }
 
     fn approve(store: &Store, id: &str) -> Result<Result<(ChangeRequest, ()), String>, StoreError> {
@@ -498,11 +620,7 @@ mod tests {
 
     #[test]
     fn tampering_is_detected_at_the_first_broken_entry() {
-        let (_dir, store) = open();
-        let r = request(1);
-        store
-            .create(&r, AuditNote::new(1000, "requested", None))
-            .unwrap();
+        let (_dir, store, r) = open_with_request();
         approve(&store, r.id.as_str()).unwrap().unwrap();
         let key = 1u64.to_be_bytes();
         let raw = store.raw_audit_tree().get(key).unwrap().unwrap();
@@ -518,12 +636,49 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_head_is_detected() {
+        // The next transition would start again at entry 1 and overwrite it.
+        let (_dir, store, _) = open_with_request();
+        store.meta.remove(KEY_AUDIT_HEAD).unwrap();
+        let broken = store.verify_audit().unwrap().unwrap_err();
+        assert!(broken.reason.contains("no head"), "{broken:?}");
+    }
+
+    #[test]
+    fn open_errors_say_what_happened() {
+        use std::io::{Error, ErrorKind};
+        let path = Path::new("/srv/bb/store.sled");
+        let says = |error: sled::Error| StoreError::opening(path, error).to_string();
+        let locked = says(sled::Error::Io(Error::other(
+            "could not acquire lock on \"/srv/bb/store.sled/db\": Os { code: 11, kind: WouldBlock }",
+        )));
+        assert!(
+            locked.contains("is another budget-bot using it?"),
+            "{locked}"
+        );
+        // Run as root, the tests cannot make the OS refuse access; the mapping is checked here.
+        let denied = says(sled::Error::Io(Error::from(ErrorKind::PermissionDenied)));
+        assert!(
+            denied.contains("permission denied on the store at /srv/bb/store.sled"),
+            "{denied}"
+        );
+        let file = says(sled::Error::Io(Error::from(ErrorKind::NotADirectory)));
+        assert!(file.contains("is not a folder"), "{file}");
+        let damaged = says(sled::Error::Corruption { at: None, bt: () });
+        assert!(
+            damaged.contains("mv /srv/bb/store.sled /srv/bb/store.sled.damaged")
+                && damaged.contains("budget-bot store restore <backup file>"),
+            "{damaged}"
+        );
+        let other = says(sled::Error::Unsupported("segment_size".into()));
+        for message in [denied, file, damaged, other] {
+            assert!(!message.contains("another budget-bot"), "{message}");
+        }
+    }
+
+    #[test]
     fn removed_tail_entry_is_detected() {
-        let (_dir, store) = open();
-        let r = request(1);
-        store
-            .create(&r, AuditNote::new(1000, "requested", None))
-            .unwrap();
+        let (_dir, store, r) = open_with_request();
         approve(&store, r.id.as_str()).unwrap().unwrap();
         store.raw_audit_tree().remove(2u64.to_be_bytes()).unwrap();
         assert_eq!(store.verify_audit().unwrap().unwrap_err().seq, 2);

@@ -1,5 +1,6 @@
 //! The binary from the outside: `show` against the simulator over real HTTP, config and key
-//! errors, `audit verify` on an intact and a tampered log, `demo`.
+//! errors (each placed by file, line and key), `audit verify` on an intact and a tampered log,
+//! `demo`.
 
 mod common;
 
@@ -132,6 +133,41 @@ async fn config_and_key_problems_say_what_to_do() {
         !stderr.contains(key.lines().nth(1).unwrap()),
         "no key material in errors"
     );
+}
+
+#[tokio::test]
+async fn config_type_and_value_errors_name_the_file_the_line_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    for (extra, key, starts) in [
+        (
+            "\n[approval]\nrequired_approvals = \"two\"\n",
+            "approval.required_approvals",
+            "required_approvals",
+        ),
+        (
+            "\n[[stocks]]\nproduct_coupon_id = \"200000009\"\nstock_id = \"12/3\"\n",
+            "stocks[0].stock_id",
+            "stock_id = \"12/3\"",
+        ),
+    ] {
+        let config = write_config(dir.path(), "http://127.0.0.1:9", extra);
+        let text = std::fs::read_to_string(&config).unwrap();
+        let line = text.lines().position(|l| l.starts_with(starts)).unwrap() + 1;
+        let (status, _, stderr) = run_bin(
+            &["--config", config.to_str().unwrap(), "audit", "verify"],
+            "",
+            &[],
+        )
+        .await;
+        assert!(!status.success());
+        assert!(
+            stderr.contains(&format!(
+                "config file {}, line {line}, key `{key}`:",
+                config.display()
+            )),
+            "{stderr}"
+        );
+    }
 }
 
 #[tokio::test]
