@@ -382,3 +382,38 @@ impl CouponApi for WechatPayClient {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(product_coupon_id: Option<&str>, stock_id: &str) -> StockEntity {
+        let mut value = serde_json::json!({"stock_id": stock_id, "state": "SENDING"});
+        if let Some(pc) = product_coupon_id {
+            value["product_coupon_id"] = pc.into();
+        }
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn an_answer_about_another_stock_or_coupon_is_refused_naming_both() {
+        let asked = StockKey::new("200000001", "123");
+        let rid = Some("R-0".to_owned());
+        assert!(about_stock(&asked, &answer(Some("200000001"), "123"), &rid).is_ok());
+        assert!(about_stock(&asked, &answer(None, "123"), &rid).is_ok());
+        let text = |a: &StockEntity| about_stock(&asked, a, &rid).unwrap_err().to_string();
+        assert_eq!(
+            text(&answer(None, "124")),
+            "WeChat Pay answered about stock 124 when asked about stock 123; the answer was not \
+             used (Request-ID R-0)"
+        );
+        assert!(text(&answer(Some("200000002"), "123"))
+            .contains("stock 200000002/123 when asked about stock 200000001/123"));
+        let long = text(&answer(None, &format!("9\u{202E}{}", "9".repeat(5_000))));
+        assert!(
+            long.chars().count() < 250 && long.contains("[cut:"),
+            "{long}"
+        );
+        assert!(!long.contains('\u{202E}'));
+    }
+}
