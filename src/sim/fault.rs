@@ -44,7 +44,8 @@ pub enum Fault {
     IgnoreAndAnswerStock,
     /// Answer exactly this without handling the request; nothing is applied.
     Answer(CannedAnswer),
-    /// Handle normally, but send (and sign with) this `Wechatpay-Timestamp` text.
+    /// Handle normally, but send (and sign with) this `Wechatpay-Timestamp` text, which must be
+    /// a valid header value.
     TimestampHeader(String),
 }
 
@@ -57,6 +58,7 @@ pub struct CannedAnswer {
     /// `Wechatpay-*` signature headers.
     pub gateway: bool,
     /// The `Request-ID` to send instead of a generated one (ignored for a gateway answer).
+    /// It must be a valid header value (no line breaks).
     pub request_id: Option<String>,
 }
 

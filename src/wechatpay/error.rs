@@ -3,6 +3,7 @@
 //! stripped of control and bidi characters when the error is made, so an error can go into a
 //! reply, a card, a notice, the audit log or a log line as it is.
 
+use crate::domain::request::group;
 use crate::domain::text::{bounded, echo};
 
 use super::model::ErrorBody;
@@ -72,7 +73,7 @@ pub enum ApiError {
     },
     /// A verified answer to update-budget that does not show the target value: whether the
     /// change happened is not known until the stock is read.
-    #[error("WeChat Pay's answer shows {field} {}, not the requested {target} (Request-ID {})", shown.map_or_else(|| "unset".to_owned(), |v| v.to_string()), request_id.as_deref().unwrap_or("none"))]
+    #[error("WeChat Pay's answer shows {field} {}, not the requested {} (Request-ID {})", shown.map_or_else(|| "unset".to_owned(), group), group(*target), request_id.as_deref().unwrap_or("none"))]
     Unconfirmed {
         field: &'static str,
         target: i64,
