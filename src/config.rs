@@ -246,6 +246,7 @@ impl WechatPayConfig {
             max_retry_time: self.max_retry_time,
             retry_backoff: self.retry_backoff,
             rate_limit_per_second: self.rate_limit_per_second,
+            ..ClientSettings::default()
         }
     }
 

@@ -317,3 +317,37 @@ async fn a_card_that_could_not_be_posted_is_posted_once_by_the_next_sweep() {
         Some(request.id.to_string())
     );
 }
+
+/// Issue 7, finding 2: a verified answer to update-budget is a success only when it shows the
+/// target. This one shows the old value (a follower of a redirect got it from GET): the re-read
+/// decides, and the stock is unchanged, so the request failed. Whatever the port returns.
+#[tokio::test]
+async fn an_update_answer_that_does_not_show_the_target_is_settled_by_rereading() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let request = stored(&store, RequestState::Approved);
+    let mut api = MockCouponApi::new();
+    api.expect_get_stock()
+        .times(2)
+        .returning(|_| ok(stock(100)));
+    api.expect_update_budget()
+        .times(1)
+        .returning(|_, _| ok(stock(100)));
+    let notices = Arc::new(Recorder::default());
+    app_with(api, store.clone(), notices.clone())
+        .recover()
+        .await
+        .unwrap();
+    let after = store.get(request.id.as_str()).unwrap().unwrap();
+    assert_eq!(after.state, RequestState::Failed);
+    assert!(
+        !notices
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|n| n.starts_with("Applied")),
+        "{:?}",
+        notices.0.lock().unwrap()
+    );
+}

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use budget_bot::domain::text::is_unsafe_char;
 use budget_bot::sim::{
-    rules::codes, seeded_stocks, test_keys, Fault, FaultMatch, SimConfig, SimHandle, Simulator,
+    rules::codes, seeded_stocks, test_keys, CannedAnswer, Fault, FaultMatch, SimConfig, SimHandle,
+    Simulator,
 };
 use budget_bot::wechatpay::sign::new_nonce;
 use budget_bot::wechatpay::verify::{SignatureHeaders, VerifyError};
@@ -40,6 +42,7 @@ fn settings(sim: &Simulator) -> ClientSettings {
         max_attempts: 4,
         max_retry_time: Duration::from_secs(30),
         retry_backoff: Duration::from_millis(50),
+        rate_limit_backoff: Duration::from_secs(1),
         rate_limit_per_second: 20,
     }
 }
@@ -424,6 +427,125 @@ async fn delayed_get_past_request_timeout_is_retried() {
     assert_eq!(response.value.stock_id, STOCK);
     assert!(handle.requests().len() >= 2);
     assert_eq!(handle.pending_faults(), 0);
+}
+
+/// The real API never redirects. A redirect answer to update-budget, whose `Location` is the
+/// stock's GET, must not be followed (a follower would read the unchanged stock, verified, and
+/// could take it for the update's answer): the write's outcome is unknown, and nothing else is
+/// requested. A redirected read is not followed either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_never_followed_and_leaves_a_write_unknown() {
+    let (_sim, handle, client) = setup().await;
+    handle.push_fault(FaultMatch::UpdateBudget, Fault::Redirect(302));
+    let err = client
+        .update_budget(&key(), &raise_max_count("bb-redirect1", 100_000, 150_000))
+        .await
+        .expect_err("a redirect is never a success");
+    assert!(err.is_outcome_unknown(), "{err}");
+    assert!(err.to_string().contains("302"), "{err}");
+    let log = handle.requests();
+    assert_eq!(log.len(), 1, "the redirect was not followed: {log:?}");
+    assert_eq!(log[0].status, Some(302));
+    assert_eq!(handle.applied_count(), 0);
+
+    handle.push_fault(FaultMatch::GetStock, Fault::Redirect(307));
+    let err = client
+        .get_stock(&key())
+        .await
+        .expect_err("a redirected read is refused");
+    assert!(err.to_string().contains("307"), "{err}");
+    assert_eq!(handle.requests().len(), 2, "not followed, not retried");
+}
+
+/// An authentic answer about another stock is never taken for this stock's, on a read or on a
+/// write, and the refusal names both stocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_about_another_stock_is_refused_naming_both_ids() {
+    let (_sim, handle, client) = setup().await;
+    handle.push_fault(FaultMatch::GetStock, Fault::OtherStock);
+    let err = client
+        .get_stock(&key())
+        .await
+        .expect_err("another stock's answer is refused");
+    let text = err.to_string();
+    // The simulator's first other stock is 124.
+    assert!(text.contains("123") && text.contains("124"), "{text}");
+    assert_eq!(handle.requests().len(), 1, "not retried");
+
+    handle.push_fault(FaultMatch::UpdateBudget, Fault::OtherStock);
+    let err = client
+        .update_budget(&key(), &raise_max_count("bb-other-01", 100_000, 150_000))
+        .await
+        .expect_err("another stock's answer to an update is refused");
+    assert!(
+        err.is_outcome_unknown(),
+        "the update may have happened: {err}"
+    );
+    assert_eq!(handle.applied_count(), 1, "it did, here");
+}
+
+/// True when `text` is short, marked as cut, and free of control and bidi characters.
+fn assert_bounded(what: &str, text: &str) {
+    assert!(
+        text.chars().count() < 1_000,
+        "{what}: {} characters echoed",
+        text.chars().count()
+    );
+    assert!(text.contains("[cut:"), "{what} says it was cut: {text}");
+    assert!(
+        !text.chars().any(is_unsafe_char),
+        "{what} carries control or bidi characters: {text:?}"
+    );
+}
+
+/// Text from WeChat Pay's answers (an error message, a code, a Request-ID header, a timestamp
+/// header) is echoed bounded, marked as cut, and without NUL or bidi overrides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echoes_of_api_text_are_bounded_and_clean() {
+    let (_sim, handle, client) = setup().await;
+    let huge = format!("bad\u{0}\u{202E}{}", "x".repeat(1_000_000));
+    let body = serde_json::json!({"code": huge, "message": huge}).to_string();
+    handle.push_fault(
+        FaultMatch::UpdateBudget,
+        Fault::Answer(CannedAnswer::api(400, body).with_request_id("R".repeat(5_000))),
+    );
+    let err = client
+        .update_budget(&key(), &raise_max_count("bb-huge-001", 100_000, 150_000))
+        .await
+        .expect_err("a 400");
+    assert_bounded(
+        "a 1 MB error message, code and Request-ID",
+        &err.to_string(),
+    );
+    assert!(err.request_id().unwrap().chars().count() < 200);
+    assert!(err.code().unwrap().chars().count() < 400);
+
+    for _ in 0..4 {
+        handle.push_fault(
+            FaultMatch::GetStock,
+            Fault::TimestampHeader("9".repeat(5_000)),
+        );
+    }
+    let err = client.get_stock(&key()).await.expect_err("unverifiable");
+    assert_bounded("a 5,000-digit Wechatpay-Timestamp", &err.to_string());
+}
+
+/// A gateway's 502 with an empty body says so, instead of `502 :  (Request-ID none)`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_gateway_error_says_no_message() {
+    let (_sim, handle, client) = setup().await;
+    for _ in 0..4 {
+        handle.push_fault(
+            FaultMatch::GetStock,
+            Fault::Answer(CannedAnswer::gateway(502, "")),
+        );
+    }
+    let err = client.get_stock(&key()).await.expect_err("502 every time");
+    assert_eq!(
+        err.to_string(),
+        "WeChat Pay answered 502 with no message (Request-ID none)"
+    );
+    assert_eq!(handle.requests().len(), 4, "a 502 is retried");
 }
 
 // ---- The simulator's own request checks, with hand-made requests. ----

@@ -8,7 +8,7 @@ use std::time::Duration;
 use budget_bot::config::Capability;
 use budget_bot::domain::policy::Decision;
 use budget_bot::domain::request::{Actor, RequestState, Via};
-use budget_bot::sim::{Fault, FaultMatch};
+use budget_bot::sim::{CannedAnswer, Fault, FaultMatch};
 use common::{ephemeral_to, of, Harness};
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -509,4 +509,199 @@ async fn contested_claim_to_submit_sends_once() {
         assert_eq!(h.sends_of(&id), 1, "round {round}: one update-budget call");
         assert_eq!(h.state(&id), RequestState::Applied);
     }
+}
+
+/// The notices about request `id` in `events`, by state.
+fn notices_in<'a>(events: &'a [serde_json::Value], state: &str) -> Vec<&'a str> {
+    of(events, "notify")
+        .into_iter()
+        .filter(|n| n["state"] == state)
+        .map(|n| n["text"].as_str().unwrap())
+        .collect()
+}
+
+/// Issue 7, finding 2: update-budget answered with a redirect to the stock's GET. A client that
+/// followed it got the unchanged stock, verified, and the bot announced "changed 10,000 →
+/// 20,000. Now: … daily limit 10,000". Never followed, the answer is an unknown outcome, and the
+/// re-read settles it: not applied.
+#[tokio::test]
+async fn a_redirected_update_is_never_recorded_as_applied() {
+    let h = harness().await;
+    let id = request_daily(&h, "20000").await;
+    h.sim_handle
+        .push_fault(FaultMatch::UpdateBudget, Fault::Redirect(302));
+    let events = h.line("bob: react ✅ last").await;
+    assert_eq!(h.sim_handle.applied_count(), 0);
+    assert_eq!(h.daily_limit("123"), Some(10_000));
+    assert!(notices_in(&events, "Applied").is_empty(), "{events:?}");
+    let stored = h.store.get(&id).unwrap().unwrap();
+    assert_eq!(stored.state, RequestState::Failed);
+    let detail = stored.outcome_detail.unwrap();
+    assert!(
+        detail.contains("not applied") && detail.contains("302"),
+        "{detail}"
+    );
+    assert_eq!(h.update_calls().len(), 1, "the redirect was not followed");
+}
+
+/// A redirected update whose stock cannot be re-read stays Submitting, and the retry resends
+/// the same out_request_no with a byte-identical body.
+#[tokio::test]
+async fn a_redirected_update_with_an_unreadable_stock_is_retried_identically() {
+    let h = harness().await;
+    let id = request_daily(&h, "20000").await;
+    h.sim_handle
+        .push_fault(FaultMatch::UpdateBudget, Fault::Redirect(302));
+    // The read before sending goes through; the re-read after the redirect does not.
+    h.sim_handle
+        .push_fault(FaultMatch::GetStock, Fault::Delay(Duration::ZERO));
+    for _ in 0..4 {
+        h.sim_handle
+            .push_fault(FaultMatch::GetStock, Fault::Status500);
+    }
+    h.line("bob: react ✅ last").await;
+    assert_eq!(h.state(&id), RequestState::Submitting);
+    assert_eq!(h.sim_handle.applied_count(), 0);
+    h.line("dave: /budget pending").await;
+    assert_eq!(h.state(&id), RequestState::Applied);
+    assert_eq!(h.sim_handle.applied_count(), 1);
+    let calls = h.update_calls();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].body, calls[1].body, "byte-identical body");
+    assert_eq!(calls[0].out_request_no, calls[1].out_request_no);
+}
+
+/// A verified 200 that does not show the target is not a success: the stock decides. Here the
+/// server acknowledged without changing anything, so the request failed and nothing moved.
+#[tokio::test]
+async fn an_answer_without_the_target_is_not_applied_when_the_stock_is_unchanged() {
+    let h = harness().await;
+    let id = request_daily(&h, "20000").await;
+    h.sim_handle
+        .push_fault(FaultMatch::UpdateBudget, Fault::IgnoreAndAnswerStock);
+    let events = h.line("bob: react ✅ last").await;
+    assert_eq!(h.sim_handle.applied_count(), 0);
+    assert!(notices_in(&events, "Applied").is_empty(), "{events:?}");
+    assert_eq!(h.state(&id), RequestState::Failed);
+    assert_eq!(h.daily_limit("123"), Some(10_000));
+}
+
+/// The change happened, but the verified answer does not show it: it shows the stock as it was
+/// before, or it is about another stock (124, daily limit 500). Applied, confirmed by
+/// re-reading, and the notice and stored result show stock 123's new value, not the answer's.
+#[tokio::test]
+async fn an_answer_that_does_not_show_a_change_that_happened_is_confirmed_by_rereading() {
+    for fault in [Fault::AnswerBefore, Fault::OtherStock] {
+        let h = harness().await;
+        let id = request_daily(&h, "20000").await;
+        h.sim_handle
+            .push_fault(FaultMatch::UpdateBudget, fault.clone());
+        let events = h.line("bob: react ✅ last").await;
+        assert_eq!(h.sim_handle.applied_count(), 1, "{fault:?}");
+        let applied = notices_in(&events, "Applied");
+        assert_eq!(applied.len(), 1, "{fault:?}: {events:?}");
+        assert!(
+            applied[0].contains("daily limit 20,000"),
+            "{fault:?}: {}",
+            applied[0]
+        );
+        let stored = h.store.get(&id).unwrap().unwrap();
+        assert_eq!(stored.state, RequestState::Applied, "{fault:?}");
+        assert_eq!(stored.result.unwrap().max_count_per_day, Some(20_000));
+        assert!(
+            stored
+                .outcome_detail
+                .unwrap()
+                .contains("confirmed by re-reading"),
+            "{fault:?}"
+        );
+    }
+}
+
+/// Every event's text is short and free of control and bidi characters (its own line breaks
+/// aside).
+fn assert_all_bounded(events: &[serde_json::Value]) {
+    let unsafe_char = |c: char| c != '\n' && budget_bot::domain::text::is_unsafe_char(c);
+    for event in events {
+        let text = event["text"].as_str().unwrap();
+        assert!(
+            text.chars().count() < 2_000,
+            "{} event of {} characters",
+            event["event"],
+            text.chars().count()
+        );
+        assert!(
+            !text.chars().any(unsafe_char),
+            "{} event carries control or bidi characters: {text:?}",
+            event["event"]
+        );
+    }
+}
+
+/// Issue 7: a 1 MB error message with NUL and U+202E from the API lands in the card, the notice,
+/// the reply and the audit log bounded, marked as cut, and stripped.
+#[tokio::test]
+async fn a_huge_api_error_message_is_echoed_bounded_everywhere() {
+    let h = harness().await;
+    let id = request_daily(&h, "20000").await;
+    let message = format!("\u{202E}refused\u{0}{}", "y".repeat(1_000_000));
+    let body = serde_json::json!({"code": "INVALID_REQUEST", "message": message}).to_string();
+    h.sim_handle.push_fault(
+        FaultMatch::UpdateBudget,
+        Fault::Answer(CannedAnswer::api(400, body)),
+    );
+    let events = h.line("bob: react ✅ last").await;
+    assert_eq!(h.state(&id), RequestState::Failed);
+    assert_all_bounded(&events);
+    let failed = notices_in(&events, "Failed");
+    assert_eq!(failed.len(), 1, "{events:?}");
+    assert!(
+        failed[0].contains("refused") && failed[0].contains("[cut:"),
+        "{}",
+        failed[0]
+    );
+    let card = of(&events, "card_update").last().unwrap()["text"]
+        .as_str()
+        .unwrap();
+    assert!(card.contains("[cut:"), "{card}");
+    assert!(ephemeral_to(&events, "bob").contains("[cut:"));
+    let history = h.line("dave: /budget history 123 1").await;
+    assert_all_bounded(&history);
+}
+
+/// A gateway 502 with an empty body, on every attempt: the failure says "no message".
+#[tokio::test]
+async fn an_empty_gateway_answer_says_no_message() {
+    let h = harness().await;
+    let id = request_daily(&h, "20000").await;
+    for _ in 0..4 {
+        h.sim_handle.push_fault(
+            FaultMatch::UpdateBudget,
+            Fault::Answer(CannedAnswer::gateway(502, "")),
+        );
+    }
+    h.line("bob: react ✅ last").await;
+    let stored = h.store.get(&id).unwrap().unwrap();
+    assert_eq!(stored.state, RequestState::Failed);
+    let detail = stored.outcome_detail.unwrap();
+    assert!(
+        detail.contains("WeChat Pay answered 502 with no message (Request-ID none)"),
+        "{detail}"
+    );
+}
+
+/// A stock whose state (from the API) carries NUL, U+202E and a megabyte is shown bounded.
+#[tokio::test]
+async fn show_bounds_and_strips_the_apis_text() {
+    let h = harness().await;
+    let mut stock = serde_json::to_value(h.sim_handle.stock("200000001", "123").unwrap()).unwrap();
+    stock["state"] = format!("SEND\u{0}\u{202E}{}", "z".repeat(1_000_000)).into();
+    h.sim_handle.push_fault(
+        FaultMatch::GetStock,
+        Fault::Answer(CannedAnswer::api(200, stock.to_string())),
+    );
+    let events = h.line("dave: /budget show 123").await;
+    assert_all_bounded(&events);
+    let reply = of(&events, "reply")[0]["text"].as_str().unwrap();
+    assert!(reply.contains("SEND") && reply.contains("[cut:"), "{reply}");
 }

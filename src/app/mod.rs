@@ -685,11 +685,13 @@ impl App {
             result = self.api.update_budget(&request.stock_key(), &update).await;
         }
         match result {
-            Ok(response) => {
+            // Applied only on a verified answer (about this stock: the client checks) that
+            // shows the target. A 2xx showing anything else proves nothing either way.
+            Ok(response) if live_value(&response.value, request.mode) == Some(request.target) => {
                 let detail = format!(
                     "{} is now {}",
                     request.mode.field_name(),
-                    render::limit_text(live_value(&response.value, request.mode))
+                    group(request.target)
                 );
                 self.finish(
                     &request,
@@ -700,6 +702,15 @@ impl App {
                 )
                 .await
                 .map(Some)
+            }
+            Ok(response) => {
+                let unconfirmed = ApiError::Unconfirmed {
+                    field: request.mode.field_name(),
+                    target: request.target,
+                    shown: live_value(&response.value, request.mode),
+                    request_id: response.request_id,
+                };
+                self.reconcile(&request, unconfirmed).await
             }
             // Whatever the last answer was, an earlier attempt may have been applied (a
             // timeout, then a 400 for the stale current value): the stock decides.

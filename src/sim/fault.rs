@@ -27,6 +27,82 @@ pub enum Fault {
     StaleTimestamp,
     /// Handle normally and sign the real body, then send a modified body.
     TamperedBody,
+    /// Answer this redirect status (302 and 307 are the interesting ones) without handling the
+    /// request, so nothing is applied. `Location` is this simulator's own GET of the same stock
+    /// (on 127.0.0.1) with a one-time token: a client that follows it (a 302 turns a POST into a
+    /// GET) reads the unchanged stock, signed and verifiable, and may take it for the update's
+    /// answer. The real API does not redirect.
+    Redirect(u16),
+    /// Handle normally (an update is applied), but answer a success with another stock's
+    /// entity, correctly signed: an answer that is authentic but about the wrong stock.
+    OtherStock,
+    /// Handle normally (an update is applied), but answer a success with the stock as it was
+    /// before the request, correctly signed: the change happened, the answer does not show it.
+    AnswerBefore,
+    /// Apply nothing, and answer 200 with the stock as it is, correctly signed: an
+    /// acknowledgement that does not show the change (and is not one).
+    IgnoreAndAnswerStock,
+    /// Answer exactly this without handling the request; nothing is applied.
+    Answer(CannedAnswer),
+    /// Handle normally, but send (and sign with) this `Wechatpay-Timestamp` text, which must be
+    /// a valid header value.
+    TimestampHeader(String),
+}
+
+/// A fixed answer, for faults in the text WeChat Pay (or something in front of it) sends back.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CannedAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// True for an answer from a gateway or proxy in front of the API: no Request-ID and no
+    /// `Wechatpay-*` signature headers.
+    pub gateway: bool,
+    /// The `Request-ID` to send instead of a generated one (ignored for a gateway answer).
+    /// It must be a valid header value (no line breaks).
+    pub request_id: Option<String>,
+}
+
+impl CannedAnswer {
+    /// An answer from the API itself: signed, with a generated Request-ID.
+    pub fn api(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            body: body.into(),
+            gateway: false,
+            request_id: None,
+        }
+    }
+
+    /// An answer from a gateway in front of the API (say a 502 with an empty body).
+    pub fn gateway(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            gateway: true,
+            ..Self::api(status, body)
+        }
+    }
+
+    /// The same answer with this Request-ID header.
+    pub fn with_request_id(self, request_id: impl Into<String>) -> Self {
+        Self {
+            request_id: Some(request_id.into()),
+            ..self
+        }
+    }
+}
+
+/// Canned bodies can be megabytes: the request log and the simulator's trace lines show sizes.
+impl std::fmt::Debug for CannedAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CannedAnswer")
+            .field("status", &self.status)
+            .field("body_bytes", &self.body.len())
+            .field("gateway", &self.gateway)
+            .field(
+                "request_id_chars",
+                &self.request_id.as_ref().map(|r| r.chars().count()),
+            )
+            .finish()
+    }
 }
 
 /// Which requests a queued fault applies to.

@@ -12,12 +12,13 @@
 //!   [`set_sent`](SimHandle::set_sent), [`set_state`](SimHandle::set_state),
 //!   [`insert_stock`](SimHandle::insert_stock), [`applied_count`](SimHandle::applied_count),
 //!   [`applied_updates`](SimHandle::applied_updates), [`set_latency`](SimHandle::set_latency),
-//!   [`push_fault`](SimHandle::push_fault), [`pending_faults`](SimHandle::pending_faults).
+//!   [`push_fault`](SimHandle::push_fault), [`pending_faults`](SimHandle::pending_faults),
+//!   [`clear_faults`](SimHandle::clear_faults), [`in_flight`](SimHandle::in_flight).
 //! - [`SimConfig`] (keys, key id, brand id, stocks, latency) and
 //!   [`SimConfig::with_test_keys`]; [`SimStock`], [`seeded_stocks`], [`load_stocks_file`].
 //! - [`cli_config`] and [`serve_forever`] for `budget-bot sim --listen ADDR [--stocks FILE]`.
 //! - [`test_keys`]: TEST-ONLY keys and identities. Never a production default.
-//! - [`Fault`] / [`FaultMatch`], [`RequestRecord`], [`AppliedUpdate`], [`rules::codes`].
+//! - [`Fault`] / [`FaultMatch`] / [`CannedAnswer`], [`RequestRecord`], [`AppliedUpdate`], [`rules::codes`].
 //!
 //! # Endpoints
 //!
@@ -57,6 +58,8 @@
 //! `Wechatpay-Timestamp`, `-Nonce`, `-Signature`, `-Serial` and
 //! `Wechatpay-Signature-Type: WECHATPAY-BRAND-SHA256-RSA2048`, signed with the platform private
 //! key over `TS\nNONCE\nBODY\n`.
+//! The one exception is a fault: a gateway's [`CannedAnswer`] carries none of them, as an
+//! answer from a proxy in front of the API would not.
 //!
 //! # Faults
 //!
@@ -84,7 +87,7 @@ use tokio::task::JoinHandle;
 use crate::wechatpay::model::{StockEntity, StockState};
 use crate::wechatpay::sign::{RsaSigner, RsaVerifier};
 
-pub use fault::{Fault, FaultMatch};
+pub use fault::{CannedAnswer, Fault, FaultMatch};
 pub use server::WRONG_SERIAL;
 pub use state::{AppliedUpdate, RequestRecord};
 pub use stocks::{load_stocks_file, parse_stocks_json, seeded_stocks, SimStock};
@@ -149,6 +152,8 @@ impl Simulator {
         let listener = server::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
+            base_url: loopback_url(local_addr),
+            in_flight: AtomicU64::new(0),
             state: Mutex::new(State::new(config.stocks, config.latency)),
             brand_id: config.brand_id,
             public_key_id: config.public_key_id,
@@ -167,11 +172,7 @@ impl Simulator {
 
     /// `http://IP:PORT`, with a wildcard listen address replaced by loopback.
     pub fn base_url(&self) -> String {
-        let mut addr = self.local_addr;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        }
-        format!("http://{addr}")
+        loopback_url(self.local_addr)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -199,6 +200,14 @@ impl Drop for Simulator {
             task.abort();
         }
     }
+}
+
+/// `http://IP:PORT`, with a wildcard listen address replaced by loopback.
+fn loopback_url(mut addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    format!("http://{addr}")
 }
 
 /// Inspects and changes a running simulator. Clones share the same simulator.
@@ -301,6 +310,19 @@ impl SimHandle {
     /// Faults queued and not yet consumed.
     pub fn pending_faults(&self) -> usize {
         self.shared.lock().faults.len()
+    }
+
+    /// Drops every queued fault.
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// Requests being handled right now, delayed ones included. A request whose client hung up
+    /// stops counting once the simulator notices and abandons it (then nothing was applied).
+    pub fn in_flight(&self) -> u64 {
+        self.shared
+            .in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

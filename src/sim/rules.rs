@@ -61,6 +61,20 @@ impl Outcome {
         }
     }
 
+    /// An answer given as it is, without looking at the request (a fault); nothing is applied.
+    pub fn bare(status: u16, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            body,
+            code: if status < 400 {
+                codes::OK
+            } else {
+                codes::SYSTEM_ERROR
+            },
+            applied: false,
+        }
+    }
+
     pub fn error(status: u16, error_code: &str, message: impl Into<String>, code: u64) -> Self {
         Self::error_with_detail(status, error_code, message, code, None)
     }

@@ -18,12 +18,26 @@ use tokio::task::JoinSet;
 use crate::wechatpay::sign::{new_nonce, parse_authorization, RsaSigner, RsaVerifier, AUTH_SCHEME};
 use crate::wechatpay::verify::response_message;
 
-use super::fault::{Endpoint, Fault};
+use super::fault::{CannedAnswer, Endpoint, Fault};
 use super::rules::{self, Authenticator, Outcome, SignedRequest};
 use super::state::{RequestRecord, State};
 
 /// Where the stock endpoints live.
 const STOCKS_PREFIX: &str = "/brand/marketing/product-coupon/product-coupons/";
+
+/// The query parameter of a [`Fault::Redirect`]'s `Location`: the redirect it redeems.
+const REDIRECT_TOKEN: &str = "redirected";
+
+/// The redirect a followed `Location` redeems, if the URL is one.
+fn redirect_token(canonical_url: &str) -> Option<u64> {
+    let (_, query) = canonical_url.split_once('?')?;
+    query.split('&').find_map(|pair| {
+        pair.strip_prefix(REDIRECT_TOKEN)?
+            .strip_prefix('=')?
+            .parse()
+            .ok()
+    })
+}
 
 /// The serial a [`Fault::WrongSerial`] answer carries.
 pub const WRONG_SERIAL: &str = "PUB_KEY_ID_9999999999999999999999999999WRONG";
@@ -39,6 +53,27 @@ pub(crate) struct Shared {
     pub brand_key: RsaVerifier,
     pub platform_signer: RsaSigner,
     pub next_seq: AtomicU64,
+    /// `http://127.0.0.1:PORT`: where [`Fault::Redirect`] points.
+    pub base_url: String,
+    /// Requests whose handler is running (or waiting on a delay) right now.
+    pub in_flight: AtomicU64,
+}
+
+/// Counts a handler in [`Shared::in_flight`] until it returns or hyper drops it (the client
+/// hung up), so a test can wait until no abandoned request can still change a stock.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -135,6 +170,21 @@ impl Route {
         }
     }
 
+    /// `(product_coupon_id, stock_id)` of a stock route.
+    fn stock(&self) -> Option<(&str, &str)> {
+        match self {
+            Route::GetStock {
+                product_coupon_id,
+                stock_id,
+            }
+            | Route::UpdateBudget {
+                product_coupon_id,
+                stock_id,
+            } => Some((product_coupon_id, stock_id)),
+            Route::Unknown => None,
+        }
+    }
+
     fn endpoint(&self) -> Endpoint {
         match self {
             Route::GetStock { .. } => Endpoint::GetStock,
@@ -158,6 +208,7 @@ async fn handle(
     shared: Arc<Shared>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, DropConnection> {
+    let _in_flight = InFlight::enter(&shared.in_flight);
     let arrived = Instant::now();
     let arrived_unix = unix_now();
     let method = request.method().as_str().to_owned();
@@ -218,6 +269,7 @@ async fn handle(
         tokio::time::sleep(*delay).await;
     }
 
+    let mut location = None;
     let outcome = match &fault {
         Some(Fault::DropConnection) => {
             tracing::info!(seq, %method, path = %canonical_url, "simulator dropping the connection (injected fault)");
@@ -229,7 +281,40 @@ async fn handle(
             "签名错误: the request timestamp is too far from the server clock (injected fault)"
                 .to_string(),
         ),
+        Some(Fault::Redirect(status)) => {
+            shared.lock().redirects.insert(seq);
+            location = Some(match route.stock() {
+                Some((pc, stock)) => format!(
+                    "{}{STOCKS_PREFIX}{pc}/stocks/{stock}?{REDIRECT_TOKEN}={seq}",
+                    shared.base_url
+                ),
+                None => format!("{}/", shared.base_url),
+            });
+            Outcome::bare(*status, Vec::new())
+        }
+        // A follower of a redirect reads the stock it points at. The follower's Authorization
+        // was signed for the redirected request, so the target is served without checking it,
+        // once per redirect (what a caching edge in front of the API would do).
+        _ if route.endpoint() == Endpoint::GetStock
+            && redirect_token(&canonical_url)
+                .is_some_and(|token| shared.lock().redirects.remove(&token)) =>
+        {
+            let (pc, stock) = route.stock().expect("a stock route");
+            rules::get_stock(&shared.lock(), pc, stock)
+        }
+        Some(Fault::Answer(canned)) => Outcome::bare(canned.status, canned.body.clone()),
+        Some(Fault::IgnoreAndAnswerStock) => match route.stock() {
+            Some((pc, stock)) => rules::get_stock(&shared.lock(), pc, stock),
+            None => Outcome::not_found(format!("接口不存在: {method} {path}")),
+        },
         _ => {
+            let before = route.stock().and_then(|(pc, stock)| {
+                shared
+                    .lock()
+                    .stocks
+                    .get(&(pc.to_owned(), stock.to_owned()))
+                    .cloned()
+            });
             let outcome = process(
                 &shared,
                 &route,
@@ -242,14 +327,25 @@ async fn handle(
                 seq,
                 arrived_unix.as_secs(),
             );
-            if fault == Some(Fault::ApplyThen500) {
+            let success = (200..300).contains(&outcome.status);
+            match &fault {
                 // The work is done (and remembered for replay); only the answer is lost.
-                Outcome {
+                Some(Fault::ApplyThen500) => Outcome {
                     applied: outcome.applied,
                     ..Outcome::system_error()
-                }
-            } else {
-                outcome
+                },
+                Some(Fault::OtherStock) if success => Outcome {
+                    body: other_stock_body(&shared, &route, &outcome.body),
+                    ..outcome
+                },
+                Some(Fault::AnswerBefore) if success => match before {
+                    Some(entity) => Outcome {
+                        body: serde_json::to_vec(&entity).expect("entities serialize"),
+                        ..outcome
+                    },
+                    None => outcome,
+                },
+                _ => outcome,
             }
         }
     };
@@ -261,16 +357,34 @@ async fn handle(
         &new_nonce()[..8],
         outcome.code
     );
-    let response = signed_response(&shared, &outcome, &request_id, fault.as_ref());
+    let canned = match &fault {
+        Some(Fault::Answer(canned)) => Some(canned),
+        _ => None,
+    };
+    let request_id = match canned {
+        Some(CannedAnswer { gateway: true, .. }) => None,
+        Some(CannedAnswer {
+            request_id: Some(given),
+            ..
+        }) => Some(given.clone()),
+        _ => Some(request_id),
+    };
+    let response = signed_response(
+        &shared,
+        &outcome,
+        request_id.as_deref(),
+        fault.as_ref(),
+        location.as_deref(),
+    );
     {
         let mut state = shared.lock();
         if let Some(record) = state.log.iter_mut().rev().find(|r| r.seq == seq) {
             record.status = Some(outcome.status);
-            record.request_id = Some(request_id.clone());
+            record.request_id.clone_from(&request_id);
             record.applied = outcome.applied;
         }
     }
-    tracing::info!(seq, %method, path = %canonical_url, status = outcome.status, request_id, applied = outcome.applied, fault = ?fault, "simulator answered");
+    tracing::info!(seq, %method, path = %canonical_url, status = outcome.status, request_id = request_id.as_deref().unwrap_or("-"), applied = outcome.applied, fault = ?fault, "simulator answered");
     Ok(response)
 }
 
@@ -322,42 +436,85 @@ fn process(
 }
 
 /// Signs `TIMESTAMP\nNONCE\nBODY\n` with the platform key and builds the response, applying the
-/// header and body faults after signing.
+/// header and body faults after signing. A gateway's canned answer (no `request_id`, no
+/// signature) carries neither.
 fn signed_response(
     shared: &Shared,
     outcome: &Outcome,
-    request_id: &str,
+    request_id: Option<&str>,
     fault: Option<&Fault>,
+    location: Option<&str>,
 ) -> Response<Full<Bytes>> {
-    let mut timestamp = unix_now().as_secs();
-    if fault == Some(&Fault::StaleTimestamp) {
-        timestamp -= STALE_BY.as_secs();
-    }
-    let timestamp = timestamp.to_string();
-    let nonce = new_nonce();
-    let mut signature =
-        shared
-            .platform_signer
-            .sign_base64(&response_message(&timestamp, &nonce, &outcome.body));
-    let mut serial = shared.public_key_id.as_str();
-    let mut body = outcome.body.clone();
-    match fault {
-        Some(Fault::BadSignature) => signature = format!("WECHATPAY/SIGNTEST/{signature}"),
-        Some(Fault::WrongSerial) => serial = WRONG_SERIAL,
-        Some(Fault::TamperedBody) => body = tamper(&body),
-        _ => {}
-    }
-    Response::builder()
+    let mut builder = Response::builder()
         .status(outcome.status)
-        .header("content-type", "application/json")
-        .header("Request-ID", request_id)
-        .header("Wechatpay-Timestamp", timestamp)
-        .header("Wechatpay-Nonce", nonce)
-        .header("Wechatpay-Signature", signature)
-        .header("Wechatpay-Serial", serial)
-        .header("Wechatpay-Signature-Type", AUTH_SCHEME)
+        .header("content-type", "application/json");
+    if let Some(location) = location {
+        builder = builder.header("location", location);
+    }
+    let gateway = matches!(
+        fault,
+        Some(Fault::Answer(CannedAnswer { gateway: true, .. }))
+    );
+    let mut body = outcome.body.clone();
+    if !gateway {
+        let mut timestamp = unix_now().as_secs();
+        if fault == Some(&Fault::StaleTimestamp) {
+            timestamp -= STALE_BY.as_secs();
+        }
+        let timestamp = match fault {
+            Some(Fault::TimestampHeader(given)) => given.clone(),
+            _ => timestamp.to_string(),
+        };
+        let nonce = new_nonce();
+        let mut signature = shared.platform_signer.sign_base64(&response_message(
+            &timestamp,
+            &nonce,
+            &outcome.body,
+        ));
+        let mut serial = shared.public_key_id.as_str();
+        match fault {
+            Some(Fault::BadSignature) => signature = format!("WECHATPAY/SIGNTEST/{signature}"),
+            Some(Fault::WrongSerial) => serial = WRONG_SERIAL,
+            Some(Fault::TamperedBody) => body = tamper(&body),
+            _ => {}
+        }
+        builder = builder
+            .header("Wechatpay-Timestamp", timestamp)
+            .header("Wechatpay-Nonce", nonce)
+            .header("Wechatpay-Signature", signature)
+            .header("Wechatpay-Serial", serial)
+            .header("Wechatpay-Signature-Type", AUTH_SCHEME);
+    }
+    if let Some(request_id) = request_id {
+        builder = builder.header("Request-ID", request_id);
+    }
+    builder
         .body(Full::new(Bytes::from(body)))
         .expect("status and header values are valid")
+}
+
+/// The body of a [`Fault::OtherStock`] answer: the first other stock the simulator serves, or,
+/// when it serves only this one, this answer with another `stock_id`.
+fn other_stock_body(shared: &Shared, route: &Route, body: &[u8]) -> Vec<u8> {
+    let this = route
+        .stock()
+        .map(|(pc, stock)| (pc.to_owned(), stock.to_owned()));
+    let state = shared.lock();
+    let other = state
+        .stocks
+        .iter()
+        .filter(|(key, _)| Some(*key) != this.as_ref())
+        .min_by(|a, b| a.0.cmp(b.0))
+        .map(|(_, entity)| serde_json::to_vec(entity).expect("entities serialize"));
+    other.unwrap_or_else(|| match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            if let Some(id) = value.get_mut("stock_id") {
+                *id = format!("{}0", id.as_str().unwrap_or_default()).into();
+            }
+            serde_json::to_vec(&value).expect("values serialize")
+        }
+        Err(_) => body.to_vec(),
+    })
 }
 
 /// A modification an attacker would want: a bigger `max_count` when there is one, otherwise an

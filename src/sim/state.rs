@@ -2,7 +2,7 @@
 //! and queued faults. One mutex guards it all so each update-budget is checked and applied
 //! atomically, like a single-row transaction on the real server.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::wechatpay::model::{StockEntity, UpdateMode};
@@ -79,6 +79,8 @@ pub(crate) struct State {
     pub applied: Vec<AppliedUpdate>,
     pub faults: VecDeque<(FaultMatch, Fault)>,
     pub latency: Duration,
+    /// `seq`s of redirects answered and not yet followed.
+    pub redirects: HashSet<u64>,
 }
 
 impl State {

@@ -1,17 +1,20 @@
 //! The brand API client: the `CouponApi` port and its reqwest implementation, which signs every
-//! attempt afresh over the same body bytes, verifies every 2xx, retries what is safe to retry and
-//! keeps under the per-brand rate limit.
+//! attempt afresh over the same body bytes, verifies every 2xx, checks that it is about the stock
+//! asked about, never follows a redirect, retries what is safe to retry and keeps under the
+//! per-brand rate limit.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use reqwest::Method;
 use tokio::time::Instant;
 
-use super::error::ApiError;
+use crate::domain::text::echo;
+
+use super::error::{echo_id, ApiError};
 use super::limiter::RateLimiter;
-use super::model::{ErrorBody, StockEntity, UpdateBudgetRequest};
+use super::model::{StockEntity, UpdateBudgetRequest};
 use super::sign::{new_nonce, BrandSigner};
 use super::verify::{headers, ResponseVerifier, SignatureHeaders};
 
@@ -54,8 +57,9 @@ pub struct ApiResponse<T> {
     pub request_id: Option<String>,
 }
 
-/// The two calls the bot makes. Everything above this trait is tested against the simulator
-/// over real HTTP; the mock is for narrow "called exactly once" checks.
+/// The two calls the bot makes. Every `Ok` is a verified answer about the stock asked about.
+/// Everything above this trait is tested against the simulator over real HTTP; the mock is for
+/// narrow "called exactly once" checks.
 #[mockall::automock]
 #[async_trait]
 pub trait CouponApi: Send + Sync {
@@ -79,8 +83,11 @@ pub struct ClientSettings {
     pub max_attempts: u32,
     /// No new attempt starts after this much time since the first.
     pub max_retry_time: Duration,
-    /// First backoff; doubles on each retry. A 429 waits at least one second.
+    /// First backoff; doubles on each retry.
     pub retry_backoff: Duration,
+    /// First wait after a 429; doubles on each retry (the troubleshooting manual's
+    /// 1 s → 2 s → 4 s). Not configurable; tests shorten it.
+    pub rate_limit_backoff: Duration,
     pub rate_limit_per_second: u32,
 }
 
@@ -93,6 +100,7 @@ impl Default for ClientSettings {
             max_attempts: 4,
             max_retry_time: Duration::from_secs(30),
             retry_backoff: Duration::from_millis(500),
+            rate_limit_backoff: RATE_LIMIT_MIN_BACKOFF,
             rate_limit_per_second: 20,
         }
     }
@@ -137,6 +145,9 @@ impl WechatPayClient {
         settings: ClientSettings,
     ) -> Result<Self, ApiError> {
         let http = reqwest::Client::builder()
+            // The API never redirects. A followed redirect would turn update-budget into a GET
+            // whose verified stock could pass for the update's answer.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .user_agent(USER_AGENT_VALUE)
@@ -161,9 +172,11 @@ impl WechatPayClient {
             .saturating_mul(1u32 << (attempt - 1).min(16))
     }
 
-    /// Sends one logical call: every attempt is rate limited and signed afresh over `body`.
+    /// Sends one logical call about `stock`: every attempt is rate limited and signed afresh
+    /// over `body`.
     async fn call(
         &self,
+        stock: &StockKey,
         method: Method,
         path: &str,
         body: &[u8],
@@ -173,7 +186,7 @@ impl WechatPayClient {
         let mut attempt = 1;
         let mut resigned = false;
         loop {
-            match self.attempt(&method, path, body, attempt).await {
+            match self.attempt(stock, &method, path, body, attempt).await {
                 Ok(response) => return Ok(response),
                 Err(AttemptError::Fatal(error)) => return Err(error),
                 Err(AttemptError::SignError(error)) => {
@@ -200,6 +213,7 @@ impl WechatPayClient {
 
     async fn attempt(
         &self,
+        stock: &StockKey,
         method: &Method,
         path: &str,
         body: &[u8],
@@ -231,7 +245,7 @@ impl WechatPayClient {
                 AttemptError::Retry(
                     ApiError::Transport {
                         attempts: attempt,
-                        reason: transport_reason(&e),
+                        reason: echo(&transport_reason(&e)),
                     },
                     backoff,
                 )
@@ -240,7 +254,7 @@ impl WechatPayClient {
         let response = builder.send().await.map_err(transport)?;
         let status = response.status();
         let response_headers = response.headers().clone();
-        let request_id = header_str(&response_headers, headers::REQUEST_ID).map(str::to_owned);
+        let request_id = header_str(&response_headers, headers::REQUEST_ID).map(echo_id);
         let raw = response.bytes().await.map_err(transport)?;
         tracing::info!(%method, path, status = status.as_u16(), request_id = request_id.as_deref().unwrap_or("-"), attempt, "WeChat Pay call");
 
@@ -250,22 +264,27 @@ impl WechatPayClient {
                     attempts: attempt,
                     request_id,
                 },
-                backoff.max(RATE_LIMIT_MIN_BACKOFF.saturating_mul(1u32 << (attempt - 1).min(16))),
+                backoff.max(
+                    self.settings
+                        .rate_limit_backoff
+                        .saturating_mul(1u32 << (attempt - 1).min(16)),
+                ),
             ));
         }
-        if !status.is_success() {
-            let parsed: ErrorBody = serde_json::from_slice(&raw).unwrap_or_else(|_| ErrorBody {
-                code: String::new(),
-                message: String::from_utf8_lossy(&raw).chars().take(200).collect(),
-                detail: None,
-            });
-            let error = ApiError::Api {
+        if status.is_redirection() {
+            // Not followed, not retried: for a write the outcome is unknown (the caller
+            // re-reads the stock), for a read there is nothing to read.
+            let location = header_str(&response_headers, LOCATION.as_str()).map(echo);
+            let error = ApiError::Redirect {
                 status: status.as_u16(),
-                code: parsed.code,
-                message: parsed.message,
-                detail: parsed.detail,
+                location,
                 request_id,
             };
+            tracing::warn!(%method, path, %error, "WeChat Pay call redirected");
+            return Err(AttemptError::Fatal(error));
+        }
+        if !status.is_success() {
+            let error = ApiError::from_answer(status.as_u16(), &raw, request_id);
             return Err(if status.is_server_error() {
                 AttemptError::Retry(error, backoff)
             } else if status.as_u16() == 401 && error.code() == Some("SIGN_ERROR") {
@@ -292,14 +311,43 @@ impl WechatPayClient {
                 AttemptError::Fatal(error)
             });
         }
-        let value = serde_json::from_slice(&raw).map_err(|e| {
+        let value: StockEntity = serde_json::from_slice(&raw).map_err(|e| {
             AttemptError::Fatal(ApiError::Decode {
-                reason: e.to_string(),
+                // serde quotes the offending value, which is the API's text.
+                reason: echo(&e.to_string()),
                 request_id: request_id.clone(),
             })
         })?;
+        about_stock(stock, &value, &request_id).map_err(AttemptError::Fatal)?;
         Ok(ApiResponse { value, request_id })
     }
+}
+
+/// Refuses an answer about another stock than `expected` (another `stock_id`, or another
+/// `product_coupon_id` when the answer names one), naming both.
+fn about_stock(
+    expected: &StockKey,
+    answer: &StockEntity,
+    request_id: &Option<String>,
+) -> Result<(), ApiError> {
+    let same_stock = answer.stock_id == expected.stock_id;
+    let answer_coupon = answer.product_coupon_id.as_deref();
+    let same_coupon = answer_coupon.is_none_or(|pc| pc == expected.product_coupon_id);
+    if same_stock && same_coupon {
+        return Ok(());
+    }
+    let (expected, received) = match answer_coupon.filter(|_| !same_coupon) {
+        None => (expected.stock_id.clone(), echo_id(&answer.stock_id)),
+        Some(pc) => (
+            format!("{}/{}", expected.product_coupon_id, expected.stock_id),
+            format!("{}/{}", echo_id(pc), echo_id(&answer.stock_id)),
+        ),
+    };
+    Err(ApiError::WrongStock {
+        expected,
+        received,
+        request_id: request_id.clone(),
+    })
 }
 
 /// reqwest's error text with its source chain, for operators (it never contains headers).
@@ -317,7 +365,7 @@ fn transport_reason(e: &reqwest::Error) -> String {
 #[async_trait]
 impl CouponApi for WechatPayClient {
     async fn get_stock(&self, stock: &StockKey) -> Result<ApiResponse<StockEntity>, ApiError> {
-        self.call(Method::GET, &stock.path(), b"").await
+        self.call(stock, Method::GET, &stock.path(), b"").await
     }
 
     async fn update_budget(
@@ -325,7 +373,47 @@ impl CouponApi for WechatPayClient {
         stock: &StockKey,
         request: &UpdateBudgetRequest,
     ) -> Result<ApiResponse<StockEntity>, ApiError> {
-        self.call(Method::POST, &stock.update_budget_path(), request.body())
-            .await
+        self.call(
+            stock,
+            Method::POST,
+            &stock.update_budget_path(),
+            request.body(),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(product_coupon_id: Option<&str>, stock_id: &str) -> StockEntity {
+        let mut value = serde_json::json!({"stock_id": stock_id, "state": "SENDING"});
+        if let Some(pc) = product_coupon_id {
+            value["product_coupon_id"] = pc.into();
+        }
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn an_answer_about_another_stock_or_coupon_is_refused_naming_both() {
+        let asked = StockKey::new("200000001", "123");
+        let rid = Some("R-0".to_owned());
+        assert!(about_stock(&asked, &answer(Some("200000001"), "123"), &rid).is_ok());
+        assert!(about_stock(&asked, &answer(None, "123"), &rid).is_ok());
+        let text = |a: &StockEntity| about_stock(&asked, a, &rid).unwrap_err().to_string();
+        assert_eq!(
+            text(&answer(None, "124")),
+            "WeChat Pay answered about stock 124 when asked about stock 123; the answer was not \
+             used (Request-ID R-0)"
+        );
+        assert!(text(&answer(Some("200000002"), "123"))
+            .contains("stock 200000002/123 when asked about stock 200000001/123"));
+        let long = text(&answer(None, &format!("9\u{202E}{}", "9".repeat(5_000))));
+        assert!(
+            long.chars().count() < 250 && long.contains("[cut:"),
+            "{long}"
+        );
+        assert!(!long.contains('\u{202E}'));
     }
 }

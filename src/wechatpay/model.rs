@@ -48,9 +48,13 @@ impl From<&str> for StockState {
     }
 }
 
+/// An unknown state is the API's text: shown bounded and stripped (serialization keeps it whole).
 impl std::fmt::Display for StockState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        match self {
+            StockState::Other(s) => f.write_str(&super::error::echo_id(s)),
+            known => f.write_str(known.as_str()),
+        }
     }
 }
 
@@ -317,6 +321,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(stock.state, StockState::Other("ARCHIVED".into()));
+        assert_eq!(stock.state.to_string(), "ARCHIVED");
+        let odd = StockState::from(format!("A\u{0}\u{202E}{}", "B".repeat(500)).as_str());
+        assert!(odd.to_string().starts_with("ABBB") && odd.to_string().contains("[cut:"));
         assert!(!stock.state.allows_budget_update());
         assert_eq!(stock.max_count_per_day(), None);
     }

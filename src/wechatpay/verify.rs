@@ -3,6 +3,7 @@
 
 use rsa::PublicKey;
 
+use super::error::echo_id;
 use super::sign::RsaVerifier;
 
 /// Responses more than this far from local time, in either direction, are rejected.
@@ -18,7 +19,8 @@ pub mod headers {
     pub const REQUEST_ID: &str = "request-id";
 }
 
-/// Why a response was not accepted as authentic.
+/// Why a response was not accepted as authentic. Header text in it is bounded (see
+/// [`echo_id`]): it comes from whoever answered.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
     #[error("response header {0} is missing")]
@@ -96,7 +98,7 @@ impl ResponseVerifier {
             .trim()
             .parse()
             .map_err(|_| VerifyError::BadTimestamp {
-                remote: timestamp.to_string(),
+                remote: echo_id(timestamp),
             })?;
         let skew = remote.abs_diff(now_unix);
         if skew >= MAX_CLOCK_SKEW_SECS {
@@ -109,7 +111,7 @@ impl ResponseVerifier {
         if serial != self.key_id {
             return Err(VerifyError::SerialMismatch {
                 local: self.key_id.clone(),
-                remote: serial.to_string(),
+                remote: echo_id(serial),
             });
         }
         let message = response_message(timestamp, nonce, body);
@@ -234,6 +236,13 @@ mod tests {
             ),
             Err(VerifyError::BadTimestamp { .. })
         ));
+        // Header text is echoed bounded: a 5,000-digit timestamp is not a 5,000-digit error.
+        let long = "9".repeat(5_000);
+        let error = v
+            .verify(headers(&long, &sig, "PUB_KEY_ID_TEST"), body, 1_700_000_000)
+            .unwrap_err();
+        assert!(error.to_string().chars().count() < 200, "{error}");
+        assert!(error.to_string().contains("[cut:"), "{error}");
         let missing = SignatureHeaders {
             signature: None,
             ..headers("1700000000", &sig, "PUB_KEY_ID_TEST")

@@ -91,6 +91,26 @@ pub fn client(base_url: String) -> WechatPayClient {
     .unwrap()
 }
 
+/// A client for many quick runs: short timeouts and backoffs (a 429 waits 1 ms, not 1 s) and
+/// no practical rate limit. `request_timeout` decides which simulator delays time out.
+pub fn fast_client(base_url: String, request_timeout: Duration) -> WechatPayClient {
+    WechatPayClient::new(
+        test_keys::brand_signer(),
+        test_keys::response_verifier(),
+        ClientSettings {
+            base_url,
+            connect_timeout: request_timeout,
+            request_timeout,
+            max_attempts: 4,
+            max_retry_time: Duration::from_secs(2),
+            retry_backoff: Duration::from_millis(1),
+            rate_limit_backoff: Duration::from_millis(1),
+            rate_limit_per_second: 100_000,
+        },
+    )
+    .unwrap()
+}
+
 pub struct Harness {
     pub sim: Simulator,
     pub sim_handle: SimHandle,
