@@ -329,13 +329,8 @@ impl Default for ApprovalConfig {
     }
 }
 
-/// A capability a chat identity can hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Capability {
-    Requester,
-    Approver,
-}
+/// Lives in the domain (the rules read it); re-exported so config files parse as before.
+pub use crate::domain::actor::Capability;
 
 /// `[console]`: identities of the console adapter.
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -13,8 +13,8 @@ use budget_bot::sim::{
 use budget_bot::wechatpay::sign::new_nonce;
 use budget_bot::wechatpay::verify::{SignatureHeaders, VerifyError};
 use budget_bot::wechatpay::{
-    ApiError, ClientSettings, CouponApi, OutRequestNo, StockKey, UpdateBudgetRequest, UpdateMode,
-    WechatPayClient,
+    ApiError, ClientSettings, CouponApi, OutRequestNo, StockKey, StockPaths, UpdateBudgetRequest,
+    UpdateMode, WechatPayClient,
 };
 
 const PC: &str = "200000001";

@@ -1,9 +1,9 @@
 //! The API's value rules for a budget change, checked against the live stock before a request
 //! is stored, so that people approve only changes the API can make.
 
-use crate::wechatpay::model::{StockEntity, UpdateMode, MAX_BUDGET_VALUE};
-
+use super::limit::{UpdateMode, MAX_BUDGET_VALUE};
 use super::request::group;
+use super::stock::StockSnapshot;
 
 /// Why a requested change cannot be made. Each renders as its own message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,12 +72,14 @@ impl std::fmt::Display for ChangeRefusal {
 }
 
 /// Checks a change against the live stock; on success returns the current value the request
-/// will carry as its compare-and-set guard.
+/// will carry as its compare-and-set guard. Takes anything that reads as a [`StockSnapshot`]
+/// (the API's answer converts itself), so callers need not convert first.
 pub fn check_change(
-    stock: &StockEntity,
+    stock: impl Into<StockSnapshot>,
     mode: UpdateMode,
     target: i64,
 ) -> Result<i64, ChangeRefusal> {
+    let stock = stock.into();
     if !stock.state.allows_budget_update() {
         return Err(ChangeRefusal::WrongState {
             state: stock.state.to_string(),
@@ -90,28 +92,29 @@ pub fn check_change(
         return Err(ChangeRefusal::AboveMaximum { target });
     }
     let current = match mode {
-        UpdateMode::MaxCount => stock.max_count().ok_or(ChangeRefusal::CurrentUnknown)?,
+        UpdateMode::MaxCount => stock.max_count.ok_or(ChangeRefusal::CurrentUnknown)?,
         UpdateMode::MaxCountPerDay => stock
-            .max_count_per_day()
+            .max_count_per_day
             .ok_or(ChangeRefusal::DailyUnlimited)?,
     };
     if target == current {
         return Err(ChangeRefusal::SameAsCurrent { value: current });
     }
-    if mode == UpdateMode::MaxCount && target < stock.sent_total() {
+    if mode == UpdateMode::MaxCount && target < stock.sent_total {
         return Err(ChangeRefusal::BelowSent {
             target,
-            sent: stock.sent_total(),
+            sent: stock.sent_total,
         });
     }
     Ok(current)
 }
 
 /// The live value of the field a mode changes (`None`: unlimited or not reported).
-pub fn live_value(stock: &StockEntity, mode: UpdateMode) -> Option<i64> {
+pub fn live_value(stock: impl Into<StockSnapshot>, mode: UpdateMode) -> Option<i64> {
+    let stock = stock.into();
     match mode {
-        UpdateMode::MaxCount => stock.max_count(),
-        UpdateMode::MaxCountPerDay => stock.max_count_per_day(),
+        UpdateMode::MaxCount => stock.max_count,
+        UpdateMode::MaxCountPerDay => stock.max_count_per_day,
     }
 }
 
@@ -119,16 +122,15 @@ pub fn live_value(stock: &StockEntity, mode: UpdateMode) -> Option<i64> {
 mod tests {
     use super::*;
 
-    fn stock(state: &str, max: i64, daily: Option<i64>, sent: i64) -> StockEntity {
-        let mut rule = serde_json::json!({"max_count": max, "max_count_per_user": 1});
-        if let Some(d) = daily {
-            rule["max_count_per_day"] = d.into();
+    fn stock(state: &str, max: i64, daily: Option<i64>, sent: i64) -> StockSnapshot {
+        StockSnapshot {
+            stock_id: "123".into(),
+            state: state.into(),
+            max_count: Some(max),
+            max_count_per_day: daily,
+            sent_today: 5,
+            sent_total: sent,
         }
-        serde_json::from_value(serde_json::json!({
-            "stock_id": "123", "state": state, "stock_send_rule": rule,
-            "sent_count_info": {"total_count": sent, "today_count": 5}
-        }))
-        .unwrap()
     }
 
     #[test]
@@ -139,7 +141,7 @@ mod tests {
         assert_eq!(check_change(&s, UpdateMode::MaxCountPerDay, 50), Ok(100));
         assert_eq!(
             check_change(
-                &stock("PAUSED", 1000, Some(100), 0),
+                stock("PAUSED", 1000, Some(100), 0),
                 UpdateMode::MaxCountPerDay,
                 0
             ),
@@ -177,7 +179,7 @@ mod tests {
         );
         for state in ["STOPPED", "DEACTIVATED", "AUDITING", "SOMETHING_NEW"] {
             assert_eq!(
-                check_change(&stock(state, 1000, Some(100), 0), UpdateMode::MaxCount, 5),
+                check_change(stock(state, 1000, Some(100), 0), UpdateMode::MaxCount, 5),
                 Err(ChangeRefusal::WrongState {
                     state: state.into()
                 })

@@ -13,8 +13,8 @@
 
 use std::fmt;
 
+use crate::domain::limit::{UpdateMode, MAX_BUDGET_VALUE};
 use crate::domain::text;
-use crate::wechatpay::model::{UpdateMode, MAX_BUDGET_VALUE};
 
 /// The word every command starts with.
 const PREFIX: &str = "/budget";

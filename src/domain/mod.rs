@@ -1,8 +1,12 @@
-//! Pure domain logic: no I/O, no tokio, no serenity.
+//! Pure domain logic: no I/O, no tokio, no serenity, no config and no wire types. Everything
+//! else imports from here; this imports nothing of the crate but itself (tests/architecture.rs).
 
+pub mod actor;
 pub mod budget;
 pub mod command;
 pub mod custom_id;
+pub mod limit;
 pub mod policy;
 pub mod request;
+pub mod stock;
 pub mod text;

@@ -1,8 +1,7 @@
 //! Who may request, approve, reject and cancel, the quorum, self-approval and expiry: pure
 //! functions from a request and an actor to the next request or a typed denial.
 
-use crate::config::Capability;
-
+use super::actor::Capability;
 use super::request::{Actor, Approval, ChangeRequest, RequestState, Via};
 
 /// Approve or reject.
@@ -189,8 +188,8 @@ pub fn expire(request: &ChangeRequest, now: u64) -> Option<ChangeRequest> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::domain::limit::{OutRequestNo, UpdateMode};
     use crate::domain::request::{ActorRef, RequestId, SentCounts};
-    use crate::wechatpay::model::{OutRequestNo, UpdateMode};
 
     pub(crate) fn request(required: u32) -> ChangeRequest {
         ChangeRequest {

@@ -1,13 +1,11 @@
 //! A change request: what was asked, what was seen, who approved, and its state machine.
 
-use std::collections::BTreeSet;
-
 use rand::distr::{Distribution, Uniform};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Capability;
-use crate::wechatpay::model::{OutRequestNo, UpdateBudgetRequest, UpdateMode};
-use crate::wechatpay::StockKey;
+pub use super::actor::{Actor, ActorRef, Via};
+use super::limit::{OutRequestNo, UpdateMode};
+use super::stock::{StockKey, StockSnapshot};
 
 /// Characters of request ids: lowercase letters and digits without the look-alikes 0/o, 1/l/i.
 const ID_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
@@ -43,61 +41,6 @@ impl RequestId {
 impl std::fmt::Display for RequestId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// Someone acting in chat, with the capabilities the adapter derived from the event itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Actor {
-    /// Platform-qualified and stable, e.g. `console:alice`, `discord:80351110224678912`.
-    pub id: String,
-    /// How to show them: a name, or a mention on Discord.
-    pub display: String,
-    pub capabilities: BTreeSet<Capability>,
-}
-
-impl Actor {
-    pub fn new(id: impl Into<String>, display: impl Into<String>, caps: &[Capability]) -> Self {
-        Self {
-            id: id.into(),
-            display: display.into(),
-            capabilities: caps.iter().copied().collect(),
-        }
-    }
-    pub fn can(&self, capability: Capability) -> bool {
-        self.capabilities.contains(&capability)
-    }
-    pub fn as_ref(&self) -> ActorRef {
-        ActorRef {
-            id: self.id.clone(),
-            display: self.display.clone(),
-        }
-    }
-}
-
-/// Who did something, as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActorRef {
-    pub id: String,
-    pub display: String,
-}
-
-/// How a decision reached the bot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Via {
-    Button,
-    Reaction,
-    Command,
-}
-
-impl std::fmt::Display for Via {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Via::Button => "button",
-            Via::Reaction => "reaction",
-            Via::Command => "command",
-        })
     }
 }
 
@@ -177,13 +120,14 @@ pub struct StockSummary {
 }
 
 impl StockSummary {
-    pub fn of(stock: &crate::wechatpay::StockEntity) -> Self {
+    pub fn of(stock: impl Into<StockSnapshot>) -> Self {
+        let stock = stock.into();
         Self {
             state: stock.state.to_string(),
-            max_count: stock.max_count(),
-            max_count_per_day: stock.max_count_per_day(),
-            sent_today: stock.sent_today(),
-            sent_total: stock.sent_total(),
+            max_count: stock.max_count,
+            max_count_per_day: stock.max_count_per_day,
+            sent_today: stock.sent_today,
+            sent_total: stock.sent_total,
         }
     }
 }
@@ -226,16 +170,6 @@ pub struct ChangeRequest {
 impl ChangeRequest {
     pub fn stock_key(&self) -> StockKey {
         StockKey::new(&self.product_coupon_id, &self.stock_id)
-    }
-
-    /// The one update-budget body of this request, rebuilt identically from stored fields.
-    pub fn update_request(&self) -> UpdateBudgetRequest {
-        UpdateBudgetRequest::new(
-            self.out_request_no.clone(),
-            self.mode,
-            self.current,
-            self.target,
-        )
     }
 
     pub fn stock_label(&self) -> String {

@@ -53,6 +53,15 @@ pub fn echo(text: &str) -> String {
     bounded(text, MAX_ECHO)
 }
 
+/// The most characters of an identifier from an answer (an error code, a Request-ID, a stock
+/// id, a state word) that are echoed; real ones are far shorter.
+pub const MAX_ID_ECHO: usize = 64;
+
+/// An identifier from an answer, bounded for echoing.
+pub fn echo_id(id: &str) -> String {
+    bounded(id, MAX_ID_ECHO)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,10 +16,14 @@
 
 use serde_json::{json, Value};
 
-use crate::wechatpay::model::{ErrorBody, OutRequestNo, UpdateMode, MAX_BUDGET_VALUE};
+use crate::wechatpay::model::{ErrorBody, StockState, UpdateMode};
 use crate::wechatpay::sign::{parse_authorization, request_message, RsaVerifier};
 
 use super::state::{AppliedUpdate, IdempotencyRecord, State};
+
+/// The highest `target_*` the API accepts (spec §4.2). Written out here rather than taken from
+/// the bot, like every rule below: a simulator that shares the bot's rules cannot catch them wrong.
+pub const MAX_TARGET: i64 = 100_000_000;
 
 /// The request timestamp may be this far from the server clock, either way.
 pub const REQUEST_TIMESTAMP_TOLERANCE_SECS: u64 = 300;
@@ -261,6 +265,14 @@ fn pair(mode: UpdateMode) -> (&'static str, &'static str, [&'static str; 2], &'s
     }
 }
 
+/// `out_request_no`'s format (spec §4.2): 6 to 40 characters of `[0-9A-Za-z_-]`.
+fn is_out_request_no(text: &str) -> bool {
+    (6..=40).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+}
+
 /// update-budget, after authentication. `path` is the request path (without query), used to
 /// tie an `out_request_no` to its stock.
 pub(crate) fn update_budget(
@@ -276,20 +288,16 @@ pub(crate) fn update_budget(
     };
     let out_request_no = match fields.get("out_request_no") {
         None => return Outcome::param_error("缺少参数out_request_no"),
-        Some(Value::String(s)) => match OutRequestNo::new(s.clone()) {
-            Ok(no) => no,
-            Err(_) => {
-                return Outcome::param_error(
-                    "out_request_no格式错误：应为6-40位数字、大小写字母、_或-",
-                )
-            }
-        },
+        Some(Value::String(s)) if is_out_request_no(s) => s.as_str(),
+        Some(Value::String(_)) => {
+            return Outcome::param_error("out_request_no格式错误：应为6-40位数字、大小写字母、_或-")
+        }
         Some(_) => return Outcome::param_error("out_request_no应为字符串"),
     };
 
     // Idempotency comes before every business rule: a replay must succeed even though the stock
     // has changed since (its `current_*` no longer matches, precisely because it was applied).
-    if let Some(record) = state.idempotency.get(out_request_no.as_str()) {
+    if let Some(record) = state.idempotency.get(out_request_no) {
         if record.path == path && record.body == body {
             return Outcome {
                 status: record.status,
@@ -336,7 +344,7 @@ pub(crate) fn update_budget(
     let Some(entity) = state.stocks.get_mut(&key) else {
         return not_found(product_coupon_id, stock_id);
     };
-    if !entity.state.allows_budget_update() {
+    if !matches!(entity.state, StockState::Sending | StockState::Paused) {
         return Outcome::invalid_request(format!(
             "批次状态为{}，仅SENDING或PAUSED状态的批次可修改发放预算",
             entity.state
@@ -359,9 +367,9 @@ pub(crate) fn update_budget(
             live.map_or_else(|| "（未设置）".to_owned(), |v| v.to_string())
         ));
     }
-    if !(0..=MAX_BUDGET_VALUE).contains(&target) {
+    if !(0..=MAX_TARGET).contains(&target) {
         return Outcome::param_error(format!(
-            "{target_name}={target} 超出范围：应在0到{MAX_BUDGET_VALUE}之间"
+            "{target_name}={target} 超出范围：应在0到{MAX_TARGET}之间"
         ));
     }
     if mode == UpdateMode::MaxCount && target < entity.sent_total() {
@@ -380,14 +388,14 @@ pub(crate) fn update_budget(
     state.applied.push(AppliedUpdate {
         product_coupon_id: product_coupon_id.to_owned(),
         stock_id: stock_id.to_owned(),
-        out_request_no: out_request_no.as_str().to_owned(),
+        out_request_no: out_request_no.to_owned(),
         mode,
         from: live,
         to: target,
         request_seq,
     });
     state.idempotency.insert(
-        out_request_no.as_str().to_owned(),
+        out_request_no.to_owned(),
         IdempotencyRecord {
             path: path.to_owned(),
             body: body.to_vec(),
@@ -398,5 +406,22 @@ pub(crate) fn update_budget(
     Outcome {
         applied: true,
         ..Outcome::ok(response_body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_request_no_format_is_the_specs() {
+        assert!(!is_out_request_no("abc12"));
+        assert!(is_out_request_no("abc123"));
+        assert!(is_out_request_no(&"a".repeat(40)));
+        assert!(!is_out_request_no(&"a".repeat(41)));
+        assert!(!is_out_request_no("abc 123"));
+        assert!(!is_out_request_no("abc/123"));
+        assert!(!is_out_request_no("批次批次批次"));
+        assert!(is_out_request_no("AZaz09_-"));
     }
 }

@@ -21,31 +21,26 @@ use super::verify::{headers, ResponseVerifier, SignatureHeaders};
 /// `User-Agent` of every request: reqwest sends none by default and the API may require one.
 pub const USER_AGENT_VALUE: &str = concat!("budget-bot/", env!("CARGO_PKG_VERSION"));
 
-/// Which stock a call is about: both path parameters of the stock endpoints.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct StockKey {
-    pub product_coupon_id: String,
-    pub stock_id: String,
+pub use crate::domain::stock::StockKey;
+
+/// The API paths of a stock: a [`StockKey`] is both path parameters of the stock endpoints.
+pub trait StockPaths {
+    /// `/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}`.
+    fn path(&self) -> String;
+    /// [`StockPaths::path`] + `/update-budget`.
+    fn update_budget_path(&self) -> String;
 }
 
-impl StockKey {
-    pub fn new(product_coupon_id: impl Into<String>, stock_id: impl Into<String>) -> Self {
-        Self {
-            product_coupon_id: product_coupon_id.into(),
-            stock_id: stock_id.into(),
-        }
-    }
-
-    /// `/brand/marketing/product-coupon/product-coupons/{product_coupon_id}/stocks/{stock_id}`.
+impl StockPaths for StockKey {
     /// IDs are restricted to `[0-9A-Za-z_-]` by the config, so they need no escaping.
-    pub fn path(&self) -> String {
+    fn path(&self) -> String {
         format!(
             "/brand/marketing/product-coupon/product-coupons/{}/stocks/{}",
             self.product_coupon_id, self.stock_id
         )
     }
 
-    pub fn update_budget_path(&self) -> String {
+    fn update_budget_path(&self) -> String {
         format!("{}/update-budget", self.path())
     }
 }

@@ -4,19 +4,12 @@
 //! reply, a card, a notice, the audit log or a log line as it is.
 
 use crate::domain::request::group;
-use crate::domain::text::{bounded, echo};
+use crate::domain::text::echo;
+/// Where they are defined: the domain shows stock states from answers with them too.
+pub use crate::domain::text::{echo_id, MAX_ID_ECHO};
 
 use super::model::ErrorBody;
 use super::verify::VerifyError;
-
-/// The most characters of an identifier from an answer (an error code, a Request-ID, a stock
-/// id) that are echoed; real ones are far shorter.
-pub const MAX_ID_ECHO: usize = 64;
-
-/// An identifier from an answer, bounded for echoing.
-pub fn echo_id(id: &str) -> String {
-    bounded(id, MAX_ID_ECHO)
-}
 
 /// What went wrong with a call. `is_outcome_unknown` tells a write's caller whether the change
 /// may have been applied even though no verified success came back.

@@ -9,7 +9,9 @@ pub mod sign;
 pub mod verify;
 
 pub use client::{
-    ApiResponse, ClientSettings, CouponApi, MockCouponApi, StockKey, WechatPayClient,
+    ApiResponse, ClientSettings, CouponApi, MockCouponApi, StockKey, StockPaths, WechatPayClient,
 };
 pub use error::ApiError;
-pub use model::{OutRequestNo, StockEntity, StockState, UpdateBudgetRequest, UpdateMode};
+pub use model::{
+    OutRequestNo, StockEntity, StockSnapshot, StockState, UpdateBudgetRequest, UpdateMode,
+};

@@ -3,73 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Highest value the API accepts for `max_count` and `max_count_per_day`.
-pub const MAX_BUDGET_VALUE: i64 = 100_000_000;
+use crate::domain::request::ChangeRequest;
 
-/// A stock's state. Unknown words from a newer API are kept, not rejected.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum StockState {
-    Auditing,
-    Sending,
-    Paused,
-    Stopped,
-    Deactivated,
-    Other(String),
-}
-
-impl StockState {
-    pub fn as_str(&self) -> &str {
-        match self {
-            StockState::Auditing => "AUDITING",
-            StockState::Sending => "SENDING",
-            StockState::Paused => "PAUSED",
-            StockState::Stopped => "STOPPED",
-            StockState::Deactivated => "DEACTIVATED",
-            StockState::Other(s) => s,
-        }
-    }
-
-    /// Update-budget's precondition: only SENDING and PAUSED stocks can change budget.
-    pub fn allows_budget_update(&self) -> bool {
-        matches!(self, StockState::Sending | StockState::Paused)
-    }
-}
-
-impl From<&str> for StockState {
-    fn from(s: &str) -> Self {
-        match s {
-            "AUDITING" => StockState::Auditing,
-            "SENDING" => StockState::Sending,
-            "PAUSED" => StockState::Paused,
-            "STOPPED" => StockState::Stopped,
-            "DEACTIVATED" => StockState::Deactivated,
-            other => StockState::Other(other.to_string()),
-        }
-    }
-}
-
-/// An unknown state is the API's text: shown bounded and stripped (serialization keeps it whole).
-impl std::fmt::Display for StockState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StockState::Other(s) => f.write_str(&super::error::echo_id(s)),
-            known => f.write_str(known.as_str()),
-        }
-    }
-}
-
-impl Serialize for StockState {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for StockState {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(StockState::from(s.as_str()))
-    }
-}
+pub use crate::domain::limit::{OutRequestNo, UpdateMode, MAX_BUDGET_VALUE};
+pub use crate::domain::stock::{StockSnapshot, StockState};
 
 /// The budget part of a stock.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,66 +83,16 @@ impl StockEntity {
     }
 }
 
-/// `out_request_no`: 6 to 40 characters of `[0-9A-Za-z_-]`, fixed when a change is created.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct OutRequestNo(String);
-
-impl OutRequestNo {
-    pub fn new(value: impl Into<String>) -> Result<Self, String> {
-        let value = value.into();
-        let len_ok = (6..=40).contains(&value.len());
-        let chars_ok = value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if len_ok && chars_ok {
-            Ok(Self(value))
-        } else {
-            Err(format!(
-                "out_request_no `{value}` must be 6 to 40 characters of 0-9, A-Z, a-z, `_` or `-`"
-            ))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for OutRequestNo {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        OutRequestNo::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
-
-impl std::fmt::Display for OutRequestNo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Which limit an update changes; the API's `update_mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum UpdateMode {
-    /// `max_count`, the lifetime cap.
-    MaxCount,
-    /// `max_count_per_day`, the daily cap.
-    MaxCountPerDay,
-}
-
-impl UpdateMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UpdateMode::MaxCount => "MAX_COUNT",
-            UpdateMode::MaxCountPerDay => "MAX_COUNT_PER_DAY",
-        }
-    }
-    /// The StockEntity field this mode changes.
-    pub fn field_name(self) -> &'static str {
-        match self {
-            UpdateMode::MaxCount => "max_count",
-            UpdateMode::MaxCountPerDay => "max_count_per_day",
+/// What the domain's rules read of an answer: the limits and counts, without the wire's nesting.
+impl From<&StockEntity> for StockSnapshot {
+    fn from(stock: &StockEntity) -> Self {
+        Self {
+            stock_id: stock.stock_id.clone(),
+            state: stock.state.clone(),
+            max_count: stock.max_count(),
+            max_count_per_day: stock.max_count_per_day(),
+            sent_today: stock.sent_today(),
+            sent_total: stock.sent_total(),
         }
     }
 }
@@ -276,9 +163,29 @@ impl UpdateBudgetRequest {
     pub fn target(&self) -> i64 {
         self.target
     }
+    /// The one update-budget call of a change request, rebuilt identically from its stored
+    /// fields: the same request always gives the same body bytes.
+    pub fn for_change(request: &ChangeRequest) -> Self {
+        Self::new(
+            request.out_request_no.clone(),
+            request.mode,
+            request.current,
+            request.target,
+        )
+    }
+
     /// The exact JSON bytes to sign and send.
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+}
+
+/// Defined here, beside the wire type it builds, so that the domain holds no wire types; callers
+/// keep writing `request.update_request()`.
+impl ChangeRequest {
+    /// The one update-budget body of this request, rebuilt identically from stored fields.
+    pub fn update_request(&self) -> UpdateBudgetRequest {
+        UpdateBudgetRequest::for_change(self)
     }
 }
 
@@ -322,10 +229,28 @@ mod tests {
         .unwrap();
         assert_eq!(stock.state, StockState::Other("ARCHIVED".into()));
         assert_eq!(stock.state.to_string(), "ARCHIVED");
-        let odd = StockState::from(format!("A\u{0}\u{202E}{}", "B".repeat(500)).as_str());
-        assert!(odd.to_string().starts_with("ABBB") && odd.to_string().contains("[cut:"));
         assert!(!stock.state.allows_budget_update());
         assert_eq!(stock.max_count_per_day(), None);
+    }
+
+    #[test]
+    fn snapshot_reads_limits_and_counts_missing_counts_are_zero() {
+        let stock: StockEntity = serde_json::from_str(
+            r#"{"stock_id":"7","state":"PAUSED","stock_send_rule":{"max_count":50,"max_count_per_day":5},
+                "sent_count_info":{"today_count":3}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            StockSnapshot::from(&stock),
+            StockSnapshot {
+                stock_id: "7".into(),
+                state: StockState::Paused,
+                max_count: Some(50),
+                max_count_per_day: Some(5),
+                sent_today: 3,
+                sent_total: 0,
+            }
+        );
     }
 
     #[test]
@@ -341,17 +266,5 @@ mod tests {
             std::str::from_utf8(total.body()).unwrap(),
             r#"{"out_request_no":"bb-123-abc","update_mode":"MAX_COUNT","current_max_count":100,"target_max_count":200}"#
         );
-    }
-
-    #[test]
-    fn out_request_no_rules() {
-        assert!(OutRequestNo::new("abc12").is_err());
-        assert!(OutRequestNo::new("abc123").is_ok());
-        assert!(OutRequestNo::new("a".repeat(40)).is_ok());
-        assert!(OutRequestNo::new("a".repeat(41)).is_err());
-        assert!(OutRequestNo::new("abc 123").is_err());
-        assert!(OutRequestNo::new("abc/123").is_err());
-        assert!(OutRequestNo::new("AZaz09_-").is_ok());
-        assert!(serde_json::from_str::<OutRequestNo>("\"bad!\"").is_err());
     }
 }
