@@ -2,6 +2,7 @@
 //! else imports from here; this imports nothing of the crate but itself (tests/architecture.rs).
 
 pub mod actor;
+pub mod allowlist;
 pub mod budget;
 pub mod command;
 pub mod custom_id;

@@ -62,6 +62,22 @@ pub fn echo_id(id: &str) -> String {
     bounded(id, MAX_ID_ECHO)
 }
 
+/// Longest piece of user input echoed back in a command error, so a pasted essay does not flood
+/// the chat.
+pub const MAX_ARG_ECHO: usize = 40;
+
+/// User input as it is shown inside a `code span`: bounded like every echo (see [`bounded`]: no
+/// controls or bidi marks, cut at `max` characters and marked as cut), and backticks, which
+/// would end the span, turned into apostrophes.
+pub fn code_echo(input: &str, max: usize) -> String {
+    bounded(input, max).replace('`', "'")
+}
+
+/// [`code_echo`] at the length of one command argument.
+pub fn arg_echo(input: &str) -> String {
+    code_echo(input, MAX_ARG_ECHO)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
