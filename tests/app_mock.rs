@@ -1,5 +1,6 @@
-//! Narrow "called exactly this often" checks of the apply path with mockall's `MockCouponApi`.
-//! Everything else is tested against the simulator over real HTTP.
+//! Narrow "called exactly this often" checks of the apply path with a mockall mock of the
+//! `CouponApi` port, defined here so that mockall stays out of the release binary. Everything
+//! else is tested against the simulator over real HTTP.
 
 use std::sync::{Arc, Mutex};
 
@@ -11,8 +12,23 @@ use budget_bot::domain::request::{
 };
 use budget_bot::store::{AuditNote, Store};
 use budget_bot::wechatpay::{
-    ApiError, ApiResponse, MockCouponApi, OutRequestNo, StockEntity, UpdateMode,
+    ApiError, ApiResponse, CouponApi, OutRequestNo, StockEntity, StockKey, UpdateBudgetRequest,
+    UpdateMode,
 };
+
+mockall::mock! {
+    pub CouponApi {}
+
+    #[async_trait]
+    impl CouponApi for CouponApi {
+        async fn get_stock(&self, stock: &StockKey) -> Result<ApiResponse<StockEntity>, ApiError>;
+        async fn update_budget(
+            &self,
+            stock: &StockKey,
+            request: &UpdateBudgetRequest,
+        ) -> Result<ApiResponse<StockEntity>, ApiError>;
+    }
+}
 
 #[derive(Default)]
 struct Recorder(Mutex<Vec<String>>);

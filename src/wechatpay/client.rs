@@ -53,9 +53,8 @@ pub struct ApiResponse<T> {
 }
 
 /// The two calls the bot makes. Every `Ok` is a verified answer about the stock asked about.
-/// Everything above this trait is tested against the simulator over real HTTP; the mock is for
-/// narrow "called exactly once" checks.
-#[mockall::automock]
+/// Everything above this trait is tested against the simulator over real HTTP; tests/app_mock.rs
+/// mocks it (mockall, a dev-dependency) for narrow "called exactly once" checks.
 #[async_trait]
 pub trait CouponApi: Send + Sync {
     /// GET the stock.

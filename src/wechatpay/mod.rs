@@ -8,9 +8,7 @@ pub mod model;
 pub mod sign;
 pub mod verify;
 
-pub use client::{
-    ApiResponse, ClientSettings, CouponApi, MockCouponApi, StockKey, StockPaths, WechatPayClient,
-};
+pub use client::{ApiResponse, ClientSettings, CouponApi, StockKey, StockPaths, WechatPayClient};
 pub use error::ApiError;
 pub use model::{
     OutRequestNo, StockEntity, StockSnapshot, StockState, UpdateBudgetRequest, UpdateMode,
