@@ -3,36 +3,57 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::{anyhow, bail, Context};
 use tokio::io::AsyncBufRead;
 
-use crate::app::{App, Clock, SystemClock};
+use crate::app::runtime::Runtime;
+use crate::app::{AppParts, Clock, SystemClock};
 use crate::chat::console::{Console, ConsoleNotifier, Output};
 use crate::config::{Config, ConsoleConfig};
 use crate::store::Store;
 use crate::wechatpay::CouponApi;
 
-/// Builds the console adapter over a store and an API client, and resumes interrupted work.
+/// What every adapter's app is built from, but its notifier.
+fn app_parts(
+    config: &Config,
+    api: Arc<dyn CouponApi>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> AppParts {
+    AppParts {
+        stocks: config.stocks.clone(),
+        approval: config.approval.clone(),
+        api,
+        store,
+        clock,
+    }
+}
+
+/// Builds the console adapter over a store and an API client, and starts its runtime
+/// (interrupted work resumed; the console sweeps before each line rather than on a timer).
 pub async fn console(
     config: &Config,
     api: Arc<dyn CouponApi>,
     store: Store,
     out: Arc<Output>,
     clock: Arc<dyn Clock>,
-) -> Result<Console, String> {
+) -> anyhow::Result<Console> {
     let users = config.console.clone().unwrap_or_default().users;
     let notifier = Arc::new(ConsoleNotifier::new(out.clone(), &users));
-    let app = Arc::new(App::new(
-        config.stocks.clone(),
-        config.approval.clone(),
-        api,
-        store,
-        notifier,
-        clock,
-    ));
-    app.recover()
+    let app = app_parts(config, api, store, clock).with_notifier(notifier);
+    let runtime = Runtime::new(Arc::new(app));
+    runtime
+        .start(None)
         .await
-        .map_err(|e| format!("cannot resume interrupted requests: {e}"))?;
-    Ok(Console::new(app, users, out))
+        .context("cannot resume interrupted requests")?;
+    Ok(Console::with_runtime(runtime, users, out))
+}
+
+/// Reads the console's input to the end, then stops its runtime (which flushes the store).
+async fn run_to_end<R: AsyncBufRead + Unpin>(console: &Console, input: R) -> anyhow::Result<()> {
+    let read = console.run(input).await.context("cannot read input");
+    console.runtime().shutdown().await?;
+    read
 }
 
 /// `budget-bot console`: the store from the config, the real client, stdin to the end.
@@ -42,22 +63,17 @@ pub async fn run_console<R: AsyncBufRead + Unpin>(
     store_path: &Path,
     json: bool,
     input: R,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     if config.console.as_ref().is_none_or(|c| c.users.is_empty()) {
-        return Err(format!(
+        bail!(
             "config file {} has no [console.users]; `console` needs at least one user (see config.toml.example)",
             config.source.display()
-        ));
+        );
     }
-    let store = Store::open(store_path).map_err(|e| e.to_string())?;
+    let store = Store::open(store_path)?;
     let out = Arc::new(Output::stdout(json));
-    let console = console(config, api, store.clone(), out, Arc::new(SystemClock)).await?;
-    console
-        .run(input)
-        .await
-        .map_err(|e| format!("cannot read input: {e}"))?;
-    store.flush().map_err(|e| e.to_string())?;
-    Ok(())
+    let console = console(config, api, store, out, Arc::new(SystemClock)).await?;
+    run_to_end(&console, input).await
 }
 
 /// The console users of `budget-bot demo`.
@@ -88,7 +104,7 @@ pub fn demo_stocks(stocks: &[crate::sim::SimStock]) -> Vec<crate::config::StockC
 
 /// `budget-bot demo`: no credentials, no config. The simulator runs in-process with its TEST
 /// keys and seeded stocks, the store lives in a temporary folder, and the console reads stdin.
-pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> Result<(), String> {
+pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> anyhow::Result<()> {
     use crate::sim::{seeded_stocks, test_keys, SimConfig, Simulator};
     use crate::wechatpay::{ClientSettings, WechatPayClient};
 
@@ -98,7 +114,7 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> Result<(
         SimConfig::with_test_keys(stocks.clone()),
     )
     .await
-    .map_err(|e| format!("cannot start the simulator: {e}"))?;
+    .context("cannot start the simulator")?;
     let client = WechatPayClient::new(
         test_keys::brand_signer(),
         test_keys::response_verifier(),
@@ -106,10 +122,9 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> Result<(
             base_url: simulator.base_url(),
             ..ClientSettings::default()
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let dir = tempfile_dir()?;
-    let store = Store::open(&dir.join("budget-bot.sled")).map_err(|e| e.to_string())?;
+    let store = Store::open(&dir.join("budget-bot.sled"))?;
     let config = Config {
         wechatpay: None,
         stocks: demo_stocks(&stocks),
@@ -135,33 +150,23 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> Result<(
         }
     }
     let out = Arc::new(Output::stdout(json));
-    let console = console(
-        &config,
-        Arc::new(client),
-        store.clone(),
-        out,
-        Arc::new(SystemClock),
-    )
-    .await?;
-    let result = console
-        .run(input)
-        .await
-        .map_err(|e| format!("cannot read input: {e}"));
-    store.flush().map_err(|e| e.to_string())?;
-    drop(store);
+    let console = console(&config, Arc::new(client), store, out, Arc::new(SystemClock)).await?;
+    let result = run_to_end(&console, input).await;
+    // The store's folder can go only once the store is closed.
+    drop(console);
     let _ = std::fs::remove_dir_all(&dir);
     simulator.shutdown().await;
     result
 }
 
 /// A fresh private folder under the system temp dir for the demo's store.
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!(
         "budget-bot-demo-{}-{}",
         std::process::id(),
         crate::domain::request::RequestId::generate()
     ));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }
 
@@ -172,10 +177,10 @@ pub async fn start_discord(
     api: Arc<dyn CouponApi>,
     store: Store,
     clock: Arc<dyn Clock>,
-) -> Result<crate::chat::discord::RunningBot, String> {
-    let settings = crate::chat::discord::DiscordSettings::from_config(
-        config.require_discord("run").map_err(|e| e.to_string())?,
-    )?;
+) -> anyhow::Result<crate::chat::discord::RunningBot> {
+    let settings =
+        crate::chat::discord::DiscordSettings::from_config(config.require_discord("run")?)
+            .map_err(|e| anyhow!(e))?;
     start_discord_with(config, settings, token, api, store, clock).await
 }
 
@@ -187,58 +192,52 @@ pub async fn start_discord_with(
     api: Arc<dyn CouponApi>,
     store: Store,
     clock: Arc<dyn Clock>,
-) -> Result<crate::chat::discord::RunningBot, String> {
-    use crate::chat::discord::{self, DiscordNotifier};
-    let notifier = Arc::new(DiscordNotifier::new(settings.clone()));
-    let app = Arc::new(App::new(
-        config.stocks.clone(),
-        config.approval.clone(),
-        api,
-        store,
-        notifier.clone(),
-        clock,
-    ));
-    discord::start(token, settings, app, notifier).await
+) -> anyhow::Result<crate::chat::discord::RunningBot> {
+    let parts = app_parts(config, api, store, clock);
+    crate::chat::discord::start(token, settings, parts)
+        .await
+        .map_err(|e| anyhow!(e))
 }
 
 /// `budget-bot run`: the Discord bot until SIGTERM or Ctrl-C, then a bounded shutdown (work
 /// in flight finished or left for the next start to resume, store flushed). The signals are
 /// listened for from the first moment, so a stop works while Discord or WeChat Pay is
 /// unreachable and the bot is still starting.
-pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> Result<(), String> {
+pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Result<()> {
     let stop = stop_on_signal()?;
-    let discord = config.require_discord("run").map_err(|e| e.to_string())?;
-    let token = crate::chat::discord::Token::load(discord, &config.base_dir())?;
-    let store_path = config.storage_path("run").map_err(|e| e.to_string())?;
-    let store = Store::open(&store_path).map_err(|e| e.to_string())?;
+    let discord = config.require_discord("run")?;
+    let token =
+        crate::chat::discord::Token::load(discord, &config.base_dir()).map_err(|e| anyhow!(e))?;
+    let store_path = config.storage_path("run")?;
+    let store = Store::open(&store_path)?;
     // Dropping an unfinished start is safe: every state change is one atomic store
     // transaction, and whatever it left Approved or Submitting the next start resumes.
     let started = tokio::select! {
         started = start_discord(config, &token, api, store.clone(), Arc::new(SystemClock)) => started,
         () = stop.cancelled() => {
             tracing::info!("shutting down before the bot was connected to Discord");
-            return store.flush().map_err(|e| e.to_string());
+            store.flush()?;
+            return Ok(());
         }
     };
     let mut bot = started?;
     tracing::info!("budget-bot running; SIGTERM or Ctrl-C stops it");
-    tokio::select! {
+    let stopped = tokio::select! {
         () = stop.cancelled() => {
             tracing::info!("shutting down: finishing in-flight work");
             bot.shutdown().await
         }
         stopped = bot.wait() => stopped,
-    }
+    };
+    stopped.map_err(|e| anyhow!(e))
 }
 
 /// A token cancelled on the first SIGTERM or SIGINT. The handlers are installed before this
 /// returns: a signal that arrives any time later is seen.
-fn stop_on_signal() -> Result<tokio_util::sync::CancellationToken, String> {
+fn stop_on_signal() -> anyhow::Result<tokio_util::sync::CancellationToken> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate =
-        signal(SignalKind::terminate()).map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
-    let mut interrupt =
-        signal(SignalKind::interrupt()).map_err(|e| format!("cannot listen for Ctrl-C: {e}"))?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
     let stop = tokio_util::sync::CancellationToken::new();
     let cancel = stop.clone();
     tokio::spawn(async move {

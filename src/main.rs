@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::{anyhow, bail, Context};
 use clap::{Parser, Subcommand};
 
-use budget_bot::app::render;
+use budget_bot::app::messages;
+use budget_bot::app::queries::{self, Allowlist};
 use budget_bot::config::{Config, DEFAULT_CONFIG_PATH};
-use budget_bot::domain::command::{resolve_stock, StockEntry};
 use budget_bot::store::Store;
 use budget_bot::wechatpay::CouponApi;
 
@@ -109,9 +110,25 @@ fn init_logs(default: &str) {
         .init();
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("budget-bot: {message}");
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("budget-bot: {}", chain_text(error));
     ExitCode::FAILURE
+}
+
+/// The error and its causes in one line, `context: cause: cause`. A cause whose text its
+/// outer message already carries (many errors quote their source) is not repeated.
+fn chain_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.is_empty() {
+            text = cause;
+        } else if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 #[tokio::main]
@@ -119,32 +136,32 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => fail(message),
+        Err(error) => fail(&error),
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Show { stock, json } => {
             // Request-IDs are logged at info: `RUST_LOG=info budget-bot show 123` shows them.
             init_logs("warn");
-            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
+            let config = Config::load(&cli.config)?;
             show(&config, &stock, json).await
         }
         Cmd::Console { json } => {
             init_logs("info");
-            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
-            let store_path = config.storage_path("console").map_err(|e| e.to_string())?;
+            let config = Config::load(&cli.config)?;
+            let store_path = config.storage_path("console")?;
             let api = client(&config, "console")?;
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
             budget_bot::bootstrap::run_console(&config, api, &store_path, json, stdin).await
         }
         Cmd::Sim { listen, stocks } => {
             init_logs("info");
-            let config = budget_bot::sim::cli_config(stocks.as_deref())?;
+            let config = budget_bot::sim::cli_config(stocks.as_deref()).map_err(|e| anyhow!(e))?;
             budget_bot::sim::serve_forever(listen, config)
                 .await
-                .map_err(|e| format!("simulator on {listen}: {e}"))
+                .with_context(|| format!("simulator on {listen}"))
         }
         Cmd::Demo { json } => {
             init_logs("warn");
@@ -153,31 +170,31 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Cmd::Run => {
             init_logs("info");
-            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
+            let config = Config::load(&cli.config)?;
             let api = client(&config, "run")?;
             budget_bot::bootstrap::run_discord(&config, api).await
         }
         Cmd::Audit { command } => {
             init_logs("warn");
-            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
-            let store_path = config.storage_path("audit").map_err(|e| e.to_string())?;
-            let store = Store::open(&store_path).map_err(|e| e.to_string())?;
+            let config = Config::load(&cli.config)?;
+            let store_path = config.storage_path("audit")?;
+            let store = Store::open(&store_path)?;
             audit(&config, &store, command)
         }
         Cmd::Store { command } => {
             init_logs("warn");
-            let config = Config::load(&cli.config).map_err(|e| e.to_string())?;
-            let store_path = config.storage_path("store").map_err(|e| e.to_string())?;
+            let config = Config::load(&cli.config)?;
+            let store_path = config.storage_path("store")?;
             store_command(&store_path, command)
         }
     }
 }
 
-fn store_command(store_path: &std::path::Path, command: StoreCmd) -> Result<(), String> {
+fn store_command(store_path: &std::path::Path, command: StoreCmd) -> anyhow::Result<()> {
     use budget_bot::store::backup;
     match command {
         StoreCmd::Backup { file } => {
-            let (summary, route) = backup::backup(store_path, &file).map_err(|e| e.to_string())?;
+            let (summary, route) = backup::backup(store_path, &file)?;
             print_line(&format!(
                 "backup of {} written to {}: {summary}; {route}",
                 store_path.display(),
@@ -185,16 +202,15 @@ fn store_command(store_path: &std::path::Path, command: StoreCmd) -> Result<(), 
             ))
         }
         StoreCmd::Restore { file } => {
-            let store = Store::open(store_path).map_err(|e| e.to_string())?;
-            let summary = backup::restore(&store, store_path, &file).map_err(|e| e.to_string())?;
-            let verified = match store.verify_audit().map_err(|e| e.to_string())? {
+            let store = Store::open(store_path)?;
+            let summary = backup::restore(&store, store_path, &file)?;
+            let verified = match store.verify_audit()? {
                 Ok(count) => format!("audit verify: {count} entries, hash chain intact"),
-                Err(broken) => {
-                    return Err(format!(
-                        "restored, but the audit log is broken at entry #{}: {}",
-                        broken.seq, broken.reason
-                    ))
-                }
+                Err(broken) => bail!(
+                    "restored, but the audit log is broken at entry #{}: {}",
+                    broken.seq,
+                    broken.reason
+                ),
             };
             print_line(&format!(
                 "restored {} into {}: {summary}; {verified}",
@@ -205,76 +221,51 @@ fn store_command(store_path: &std::path::Path, command: StoreCmd) -> Result<(), 
     }
 }
 
-fn client(config: &Config, command: &'static str) -> Result<Arc<dyn CouponApi>, String> {
-    let wechatpay = config
-        .require_wechatpay(command)
-        .map_err(|e| e.to_string())?;
-    let client = wechatpay
-        .build_client(&config.base_dir())
-        .map_err(|e| e.to_string())?;
+fn client(config: &Config, command: &'static str) -> anyhow::Result<Arc<dyn CouponApi>> {
+    let client = config
+        .require_wechatpay(command)?
+        .build_client(&config.base_dir())?;
     Ok(Arc::new(client))
 }
 
-fn stock_entries(config: &Config) -> Vec<StockEntry<'_>> {
-    config
-        .stocks
-        .iter()
-        .map(|s| StockEntry {
-            stock_id: &s.stock_id,
-            name: s.name.as_deref(),
-        })
-        .collect()
-}
-
-async fn show(config: &Config, token: &str, json: bool) -> Result<(), String> {
+/// `show`: the app's own stock query, printed.
+async fn show(config: &Config, token: &str, json: bool) -> anyhow::Result<()> {
     let api = client(config, "show")?;
-    let index = resolve_stock(token, &stock_entries(config)).map_err(|e| e.to_string())?;
-    let stock = &config.stocks[index];
-    let response = api
-        .get_stock(&stock.key())
-        .await
-        .map_err(|e| format!("cannot show stock {}: {e}", stock.stock_id))?;
+    let stocks = Allowlist::new(config.stocks.clone());
+    let (stock, live) = queries::read_stock(&stocks, api.as_ref(), token).await?;
     let text = if json {
-        serde_json::to_string_pretty(&response.value).expect("StockEntity serializes")
+        serde_json::to_string_pretty(&live).expect("StockEntity serializes")
     } else {
-        render::stock_text(&stock.label(), &response.value)
+        messages::stock_text(&stock.label(), &live)
     };
     print_line(&text)
 }
 
 /// Writes one line to stdout. A reader that went away (`| head`) ends the command quietly.
-fn print_line(text: &str) -> Result<(), String> {
+fn print_line(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        Err(e) => Err(format!("cannot write output: {e}")),
+        Err(e) => Err(e).context("cannot write output"),
     }
 }
 
-fn audit(config: &Config, store: &Store, command: AuditCmd) -> Result<(), String> {
+fn audit(config: &Config, store: &Store, command: AuditCmd) -> anyhow::Result<()> {
     match command {
-        AuditCmd::Verify => match store.verify_audit().map_err(|e| e.to_string())? {
+        AuditCmd::Verify => match store.verify_audit()? {
             Ok(count) => print_line(&format!("audit log OK: {count} entries, hash chain intact")),
-            Err(broken) => Err(format!(
+            Err(broken) => bail!(
                 "audit log broken at entry #{}: {}",
-                broken.seq, broken.reason
-            )),
+                broken.seq,
+                broken.reason
+            ),
         },
         AuditCmd::Show { stock } => {
-            let stock_id = match stock {
-                Some(token) => {
-                    let index =
-                        resolve_stock(&token, &stock_entries(config)).map_err(|e| e.to_string())?;
-                    Some(config.stocks[index].stock_id.clone())
-                }
-                None => None,
-            };
-            let entries = store
-                .audit_entries(stock_id.as_deref())
-                .map_err(|e| e.to_string())?;
+            let stocks = Allowlist::new(config.stocks.clone());
+            let entries = queries::audit_entries(store, &stocks, stock.as_deref())??;
             for entry in &entries {
-                print_line(&render::audit_line(entry))?;
+                print_line(&messages::audit_line(entry))?;
             }
             Ok(())
         }

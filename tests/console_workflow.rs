@@ -411,6 +411,12 @@ async fn simultaneous_approvals_submit_once_every_time() {
         assert_eq!(h.sends_of(&id), 1, "round {round}: one update-budget call");
         assert_eq!(h.state(&id), RequestState::Applied);
         assert_eq!(h.daily_limit("123"), Some(target));
+        let events = h.take_events();
+        assert_eq!(
+            notices_in(&events, "Applied").len(),
+            1,
+            "round {round}: one applied notice: {events:?}"
+        );
     }
     assert_eq!(h.sim_handle.applied_count(), 25);
 }
@@ -508,6 +514,12 @@ async fn contested_claim_to_submit_sends_once() {
         second.await.unwrap();
         assert_eq!(h.sends_of(&id), 1, "round {round}: one update-budget call");
         assert_eq!(h.state(&id), RequestState::Applied);
+        // The other worker writes elsewhere: this one announced it at most once.
+        let events = h.take_events();
+        assert!(
+            notices_in(&events, "Applied").len() <= 1,
+            "round {round}: {events:?}"
+        );
     }
 }
 

@@ -14,13 +14,14 @@ use async_trait::async_trait;
 use serde::Serialize;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
-use crate::app::render;
-use crate::app::{App, Notice, Notifier, NotifyError, Reply, ReplyBody};
+use crate::app::runtime::Runtime;
+use crate::app::{messages, App, AppError, Input, Notice, Notifier, NotifyError, Outcome};
 use crate::config::Capability;
-use crate::domain::command::code_echo;
 use crate::domain::policy::Decision;
 use crate::domain::request::{Actor, CardRef, ChangeRequest, Via};
 use crate::domain::text::{self, MAX_ECHO};
+
+use super::{decision_for_emoji, CardView, APPROVE_EMOJI, REJECT_EMOJI};
 
 /// Channel names of the console's pretend chat.
 pub const COMMAND_CHANNEL: &str = "budget";
@@ -30,10 +31,6 @@ pub const NOTIFICATIONS_CHANNEL: &str = "notifications";
 /// Longest input line read, newline excluded. A command is one short line; a longer one is
 /// refused without being parsed, and only this much of it is ever held in memory.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
-
-/// Reactions on the approval card.
-pub const APPROVE_EMOJI: &str = "✅";
-pub const REJECT_EMOJI: &str = "❌";
 
 /// One output event. In JSON mode it is printed as one line and flushed at once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -135,7 +132,7 @@ impl ConsoleNotifier {
             .map(|(name, _)| name.as_str())
             .collect();
         let approvers = if names.is_empty() {
-            "nobody (no console user has the approver capability)".to_string()
+            messages::no_console_approvers()
         } else {
             names.join(", ")
         };
@@ -143,11 +140,15 @@ impl ConsoleNotifier {
     }
 
     fn card_text(&self, request: &ChangeRequest) -> String {
-        let mut text = render::card_text(request, &self.approvers);
-        if request.state == crate::domain::request::RequestState::Pending {
-            text.push_str(&format!(
-                "\nReact {APPROVE_EMOJI} to approve or {REJECT_EMOJI} to reject (or click approve|reject {}).",
-                request.id
+        let expires = messages::time_text(request.expires_at);
+        let card = CardView::new(request, &self.approvers, &expires);
+        let mut text = card.text;
+        if card.open {
+            text.push('\n');
+            text.push_str(&messages::console_card_prompt(
+                request,
+                APPROVE_EMOJI,
+                REJECT_EMOJI,
             ));
         }
         text
@@ -189,17 +190,32 @@ impl Notifier for ConsoleNotifier {
 
 /// The line-oriented adapter.
 pub struct Console {
-    app: Arc<App>,
+    runtime: Runtime,
     users: BTreeMap<String, Vec<Capability>>,
     out: Arc<Output>,
 }
 
-const LINE_HINT: &str =
-    "Lines look like `alice: /budget show 123`, `bob: react ✅ last` or `bob: click approve last`.";
-
 impl Console {
+    /// A console over an app whose interrupted work was already resumed.
     pub fn new(app: Arc<App>, users: BTreeMap<String, Vec<Capability>>, out: Arc<Output>) -> Self {
-        Self { app, users, out }
+        Self::with_runtime(Runtime::new(app), users, out)
+    }
+
+    /// A console over a started runtime.
+    pub fn with_runtime(
+        runtime: Runtime,
+        users: BTreeMap<String, Vec<Capability>>,
+        out: Arc<Output>,
+    ) -> Self {
+        Self {
+            runtime,
+            users,
+            out,
+        }
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
     }
 
     /// Reads lines until end of input; each is finished before the next is read. A line that is
@@ -217,11 +233,7 @@ impl Console {
                         let at = e.utf8_error().valid_up_to();
                         self.refuse_line(
                             text::echo(String::from_utf8_lossy(e.as_bytes()).trim()),
-                            format!(
-                                "Line {number} is not valid UTF-8 (bad byte at position {}) and \
-                                 was ignored. Save the input as UTF-8 text.",
-                                at + 1
-                            ),
+                            messages::line_not_utf8(number, at + 1),
                         )
                     }
                 },
@@ -233,11 +245,7 @@ impl Console {
                         .collect();
                     self.refuse_line(
                         format!("{}… [cut: {bytes} bytes in all]", text::echo(start.trim())),
-                        format!(
-                            "Line {number} is {bytes} bytes long, over the limit of \
-                             {MAX_LINE_BYTES}, and was ignored without being read as a \
-                             command. Type one command per line."
-                        ),
+                        messages::line_too_long(number, bytes, MAX_LINE_BYTES),
                     )
                 }
             }
@@ -252,16 +260,14 @@ impl Console {
     }
 
     /// Handles one input line and closes it with a `done` event (comments and blank lines
-    /// produce nothing).
+    /// produce nothing). The console has no clock of its own: the runtime's sweep runs before
+    /// each line, so what expired or waits for a retry is settled before the line is read.
     pub async fn handle_line(&self, line: &str) {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return;
         }
-        if let Err(e) = self.app.expire_due().await {
-            self.out.emit(Event::new("error", None, e.to_string()));
-        }
-        if let Err(e) = self.app.retry_unresolved().await {
+        for e in self.runtime.sweep().await {
             self.out.emit(Event::new("error", None, e.to_string()));
         }
         self.handle_input(line).await;
@@ -270,93 +276,77 @@ impl Console {
 
     async fn handle_input(&self, line: &str) {
         let Some((user, text)) = line.split_once(':') else {
-            self.out.emit(Event::new("error", None, LINE_HINT));
+            self.out.emit(Event::new(
+                "error",
+                None,
+                messages::console_line_hint(APPROVE_EMOJI),
+            ));
             return;
         };
         let (user, text) = (user.trim(), text.trim());
         let Some(caps) = self.users.get(user) else {
-            self.private(
-                user,
-                format!(
-                    "`{}` is not a console user. Add them under [console.users] in the config, \
-                     or use one of: {}.",
-                    code_echo(user, MAX_ECHO),
-                    self.users.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            );
+            let users: Vec<&str> = self.users.keys().map(String::as_str).collect();
+            self.private(text::echo(user), messages::not_a_console_user(user, &users));
             return;
         };
         let actor = Actor::new(format!("console:{user}"), user, caps);
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let result = match words.as_slice() {
-            [first, ..] if first.starts_with('/') => {
-                self.app.handle_text(&actor, text).await
-            }
-            ["react", emoji, request] => match decision_for_emoji(emoji) {
-                Some(decision) => self.app.decide(&actor, request, decision, Via::Reaction).await,
-                None => private_reply(format!(
-                    "React with {APPROVE_EMOJI} to approve or {REJECT_EMOJI} to reject; `{}` does nothing.",
-                    code_echo(emoji, MAX_ECHO)
-                )),
-            },
-            ["click", action, request] => match *action {
-                "approve" => self.app.decide(&actor, request, Decision::Approve, Via::Button).await,
-                "reject" => self.app.decide(&actor, request, Decision::Reject, Via::Button).await,
-                other => private_reply(format!(
-                    "The card's buttons are `approve` and `reject`; `{}` is not one. Try `click approve {}`.",
-                    code_echo(other, MAX_ECHO),
-                    code_echo(request, MAX_ECHO)
-                )),
-            },
-            _ => private_reply(format!(
-                "I don't understand `{}`. Type a /budget command (see /budget help), \
-                 `react {APPROVE_EMOJI} <request>` or `click approve|reject <request>`.",
-                code_echo(text, MAX_ECHO)
-            )),
+        let input = match parse_input(text) {
+            Ok(input) => input,
+            Err(refusal) => return self.private(user.to_string(), refusal),
         };
-        match result {
-            Ok(reply) => self.reply(user, reply),
-            Err(e) => self.out.emit(Event::new("error", None, e.to_string())),
+        match self.runtime.app().handle(&actor, input).await {
+            Ok(outcome) => self.reply(user, &outcome),
+            Err(e) => self.error(&e),
         }
     }
 
-    fn private(&self, user: &str, text: String) {
+    fn error(&self, e: &AppError) {
+        self.out.emit(Event::new("error", None, e.to_string()));
+    }
+
+    /// An ephemeral line to `to` (already made safe to show).
+    fn private(&self, to: String, text: String) {
         let mut event = Event::new("ephemeral", Some(COMMAND_CHANNEL), text);
-        event.to = Some(text::echo(user));
+        event.to = Some(to);
         self.out.emit(event);
     }
 
-    fn reply(&self, user: &str, reply: Reply) {
-        let text = reply.text();
-        let kind = if reply.ephemeral {
-            "ephemeral"
-        } else {
-            "reply"
-        };
-        let mut event = Event::new(kind, Some(COMMAND_CHANNEL), text);
-        if reply.ephemeral {
+    fn reply(&self, user: &str, outcome: &Outcome) {
+        let private = outcome.is_private();
+        let kind = if private { "ephemeral" } else { "reply" };
+        let mut event = Event::new(kind, Some(COMMAND_CHANNEL), messages::outcome(outcome));
+        if private {
             event.to = Some(user.to_string());
         }
-        if let ReplyBody::Created(request) | ReplyBody::Request { request, .. } = &reply.body {
+        if let Some(request) = outcome.request() {
             event = event.about(request);
         }
         self.out.emit(event);
     }
 }
 
-fn private_reply(text: String) -> Result<Reply, crate::app::AppError> {
-    Ok(Reply {
-        ephemeral: true,
-        body: ReplyBody::Text(text),
-    })
-}
-
-/// ✅ approves, ❌ rejects (with or without the variation selector some keyboards add).
-pub fn decision_for_emoji(emoji: &str) -> Option<Decision> {
-    match emoji.trim_end_matches('\u{fe0f}') {
-        "✅" | "✔" | ":white_check_mark:" => Some(Decision::Approve),
-        "❌" | "✖" | ":x:" => Some(Decision::Reject),
-        _ => None,
+/// A console line's text (after `user:`) as the app's input, or why it is none.
+fn parse_input(text: &str) -> Result<Input, String> {
+    let decide = |request: &str, decision, via| Input::Decide {
+        request: request.to_string(),
+        decision,
+        via,
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.as_slice() {
+        [first, ..] if first.starts_with('/') => Ok(Input::Text(text.to_string())),
+        ["react", emoji, request] => match decision_for_emoji(emoji) {
+            Some(decision) => Ok(decide(request, decision, Via::Reaction)),
+            None => Err(messages::not_a_decision_emoji(
+                emoji,
+                APPROVE_EMOJI,
+                REJECT_EMOJI,
+            )),
+        },
+        ["click", "approve", request] => Ok(decide(request, Decision::Approve, Via::Button)),
+        ["click", "reject", request] => Ok(decide(request, Decision::Reject, Via::Button)),
+        ["click", other, request] => Err(messages::not_a_button(other, request)),
+        _ => Err(messages::console_not_understood(text, APPROVE_EMOJI)),
     }
 }
 

@@ -166,9 +166,10 @@ impl Harness {
         }
     }
 
-    /// Feeds one console line and returns the events it produced (ending with `done`).
+    /// Feeds one console line and returns the events it produced (ending with `done`). Output
+    /// nobody took before it (a card posted by a direct app call, say) fails the test.
     pub async fn line(&self, text: &str) -> Vec<Value> {
-        self.out.take_events();
+        self.assert_empty();
         self.console.handle_line(text).await;
         let events = self.out.take_events();
         assert_eq!(
@@ -177,6 +178,18 @@ impl Harness {
             "a done event closes each line: {events:?}"
         );
         events
+    }
+
+    /// Takes the output written outside [`Harness::line`] (direct app calls, recovery).
+    pub fn take_events(&self) -> Vec<Value> {
+        self.out.take_events()
+    }
+
+    /// Fails on output no assertion took: an extra card or notice must not go unnoticed (as
+    /// rust-lang/bors' `assert_empty_queues()`). Also checked when the harness is dropped.
+    pub fn assert_empty(&self) {
+        let left = self.out.take_events();
+        assert!(left.is_empty(), "console output nobody consumed: {left:#?}");
     }
 
     pub fn update_calls(&self) -> Vec<budget_bot::sim::RequestRecord> {
@@ -216,6 +229,15 @@ impl Harness {
             .stock(pc, stock)
             .unwrap()
             .max_count_per_day()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        // A test that already failed says why itself; a second panic would abort.
+        if !std::thread::panicking() {
+            self.assert_empty();
+        }
     }
 }
 

@@ -1,0 +1,145 @@
+//! Cards and notices on Discord: the app's [`Notifier`] port.
+
+use std::sync::{Arc, OnceLock};
+
+use serenity::all::{
+    ChannelId, CreateEmbed, CreateMessage, EditMessage, Http, MessageId, ReactionType,
+};
+use serenity::async_trait;
+
+use crate::app::{messages, Notice, NoticeKind, Notifier, NotifyError};
+use crate::chat::{Tone, APPROVE_EMOJI, REJECT_EMOJI};
+use crate::domain::request::{group, CardRef, ChangeRequest};
+
+use super::render::{card_buttons, card_embed, card_link, tone_color};
+use super::settings::DiscordSettings;
+
+/// Posts and edits cards, posts notifications. Its HTTP client is set once the serenity
+/// client exists (serenity owns the one it builds).
+pub struct DiscordNotifier {
+    http: OnceLock<Arc<Http>>,
+    settings: DiscordSettings,
+}
+
+impl DiscordNotifier {
+    pub fn new(settings: DiscordSettings) -> Self {
+        Self {
+            http: OnceLock::new(),
+            settings,
+        }
+    }
+
+    pub fn set_http(&self, http: Arc<Http>) {
+        let _ = self.http.set(http);
+    }
+
+    fn http(&self) -> Result<&Arc<Http>, NotifyError> {
+        self.http
+            .get()
+            .ok_or_else(|| NotifyError("Discord client not started".into()))
+    }
+}
+
+fn platform(e: serenity::Error) -> NotifyError {
+    NotifyError(e.to_string())
+}
+
+fn parse_message_id(card: &CardRef) -> Result<(ChannelId, MessageId), NotifyError> {
+    let channel = card.channel_id.parse::<u64>().ok().filter(|v| *v != 0);
+    let message = card.message_id.parse::<u64>().ok().filter(|v| *v != 0);
+    match (channel, message) {
+        (Some(c), Some(m)) => Ok((ChannelId::new(c), MessageId::new(m))),
+        _ => Err(NotifyError(format!(
+            "card {}/{} is not a Discord message",
+            card.channel_id, card.message_id
+        ))),
+    }
+}
+
+#[async_trait]
+impl Notifier for DiscordNotifier {
+    async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
+        let http = self.http()?;
+        let message = self
+            .settings
+            .approvals_channel
+            .send_message(
+                http,
+                CreateMessage::new()
+                    .embed(card_embed(request, &self.settings.approver_mentions()))
+                    .components(card_buttons(request)),
+            )
+            .await
+            .map_err(platform)?;
+        Ok(CardRef {
+            channel_id: message.channel_id.to_string(),
+            message_id: message.id.to_string(),
+        })
+    }
+
+    /// The bot's own ✅ and ❌, added only once the card is stored, so a reaction they invite
+    /// always finds its request. A failed one is logged: the card's buttons still work.
+    async fn decorate_card(&self, card: &CardRef) -> Result<(), NotifyError> {
+        let http = self.http()?;
+        let (channel, message) = parse_message_id(card)?;
+        let mut failed = None;
+        for emoji in [APPROVE_EMOJI, REJECT_EMOJI] {
+            if let Err(e) = http
+                .create_reaction(channel, message, &ReactionType::Unicode(emoji.into()))
+                .await
+            {
+                tracing::warn!(error = %e, emoji, "could not add the card's reaction");
+                failed = Some(platform(e));
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
+    async fn update_card(&self, request: &ChangeRequest) -> Result<(), NotifyError> {
+        let Some(card) = &request.card else {
+            return Ok(());
+        };
+        let (channel, message) = parse_message_id(card)?;
+        channel
+            .edit_message(
+                self.http()?,
+                message,
+                EditMessage::new()
+                    .embed(card_embed(request, &self.settings.approver_mentions()))
+                    .components(card_buttons(request)),
+            )
+            .await
+            .map_err(platform)?;
+        Ok(())
+    }
+
+    async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
+        let mut embed = CreateEmbed::new()
+            .description(&notice.text)
+            .color(tone_color(Tone::of(notice.request.state)));
+        if notice.kind == NoticeKind::Applied {
+            if let Some(result) = &notice.request.result {
+                embed = embed
+                    .title(messages::applied_title(&notice.request))
+                    .field("Total limit", messages::limit_text(result.max_count), true)
+                    .field(
+                        "Daily limit",
+                        messages::limit_text(result.max_count_per_day),
+                        true,
+                    )
+                    .field("Sent today", group(result.sent_today), true)
+                    .field("Sent in total", group(result.sent_total), true)
+                    .field("State", &result.state, true);
+            }
+        }
+        if let Some(card) = &notice.request.card {
+            embed = embed.url(card_link(self.settings.guild_id, card));
+        }
+        self.settings
+            .notifications_channel
+            .send_message(self.http()?, CreateMessage::new().embed(embed))
+            .await
+            .map_err(platform)?;
+        Ok(())
+    }
+}
