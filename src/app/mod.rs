@@ -15,7 +15,7 @@ use crate::domain::request::{
     group, Actor, ChangeRequest, RequestId, RequestState, SentCounts, StockSummary, Via,
 };
 use crate::failpoint;
-use crate::store::{AuditEntry, AuditNote, Store, StoreError};
+use crate::store::{AuditEntry, AuditNote, SharedStore, StoreError};
 use crate::wechatpay::model::{OutRequestNo, UpdateMode};
 use crate::wechatpay::{ApiError, CouponApi, StockEntity};
 
@@ -106,7 +106,7 @@ pub struct App {
     stocks: Vec<StockConfig>,
     approval: ApprovalConfig,
     api: Arc<dyn CouponApi>,
-    store: Store,
+    store: SharedStore,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
 }
@@ -120,7 +120,7 @@ impl App {
         stocks: Vec<StockConfig>,
         approval: ApprovalConfig,
         api: Arc<dyn CouponApi>,
-        store: Store,
+        store: impl Into<SharedStore>,
         notifier: Arc<dyn Notifier>,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -128,13 +128,13 @@ impl App {
             stocks,
             approval,
             api,
-            store,
+            store: store.into(),
             notifier,
             clock,
         }
     }
 
-    pub fn store(&self) -> &Store {
+    pub fn store(&self) -> &SharedStore {
         &self.store
     }
 
