@@ -8,7 +8,7 @@ use tokio::io::AsyncBufRead;
 use crate::app::{App, Clock, SystemClock};
 use crate::chat::console::{Console, ConsoleNotifier, Output};
 use crate::config::{Config, ConsoleConfig};
-use crate::store::{RequestStore, Store};
+use crate::store::Store;
 use crate::wechatpay::CouponApi;
 
 /// Builds the console adapter over a store and an API client, and resumes interrupted work.

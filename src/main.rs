@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use budget_bot::app::render;
 use budget_bot::config::{Config, DEFAULT_CONFIG_PATH};
 use budget_bot::domain::command::{resolve_stock, StockEntry};
-use budget_bot::store::{RequestStore, Store};
+use budget_bot::store::Store;
 use budget_bot::wechatpay::CouponApi;
 
 #[derive(Parser)]
