@@ -2,6 +2,7 @@
 //! and their audit entries, compare-and-set under contention, the card index across
 //! platforms, the audit chain, and work leases.
 
+use std::cell::Cell;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -198,18 +199,31 @@ fn transitions_are_stored_with_their_audit_entries<B: Backend>() {
 }
 
 fn concurrent_transitions_let_exactly_one_win<B: Backend>() {
-    for _ in 0..20 {
+    const WORKERS: usize = 4;
+    for _ in 0..10 {
         let (_keep, raw) = B::open();
         let store = shared::<B>(&raw);
         let r = request(1);
         create(&store, &r);
-        let start = Barrier::new(4);
+        // Every worker has read the pending request before any writes: all race to set it.
+        let all_read = Barrier::new(WORKERS);
         let wins: usize = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..4)
+            let handles: Vec<_> = (0..WORKERS)
                 .map(|_| {
                     s.spawn(|| {
-                        start.wait();
-                        approve(&store, r.id.as_str()).unwrap().is_ok() as usize
+                        let first = Cell::new(true);
+                        let approved = store.update(r.id.as_str(), |current| {
+                            if first.replace(false) {
+                                all_read.wait();
+                            }
+                            if current.state != RequestState::Pending {
+                                return Err(());
+                            }
+                            let mut next = current.clone();
+                            next.state = RequestState::Approved;
+                            Ok((next, AuditNote::new(2000, "approved", None), ()))
+                        });
+                        approved.unwrap().is_ok() as usize
                     })
                 })
                 .collect();
