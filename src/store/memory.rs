@@ -58,15 +58,7 @@ impl MemoryStore {
     }
 }
 
-/// Callers holding the concrete store reach the port's methods and conveniences (`update`,
-/// `index_card`, …) without naming the trait, as they did before the store was a port.
-impl std::ops::Deref for MemoryStore {
-    type Target = dyn RequestStore;
-
-    fn deref(&self) -> &Self::Target {
-        self
-    }
-}
+super::deref_to_port!(MemoryStore);
 
 impl RequestStore for MemoryStore {
     fn create(&self, request: &ChangeRequest, note: AuditNote) -> Result<(), StoreError> {

@@ -4,6 +4,21 @@
 //! entry atomically. Backends: [`sled`] (today's on-disk store, [`Store`]) and [`memory`]
 //! (for fast tests); [`audit`] is the chain they share, [`backup`] the sled store's backup.
 
+/// Callers holding a concrete store reach the port's methods and conveniences (`update`,
+/// `index_card`, …) without naming the trait, as they did before the store was a port.
+macro_rules! deref_to_port {
+    ($store:ty) => {
+        impl std::ops::Deref for $store {
+            type Target = dyn $crate::store::RequestStore;
+
+            fn deref(&self) -> &Self::Target {
+                self
+            }
+        }
+    };
+}
+use deref_to_port;
+
 pub mod audit;
 pub mod backup;
 mod lease;

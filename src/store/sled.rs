@@ -261,15 +261,7 @@ impl SledStore {
     }
 }
 
-/// Callers holding the concrete store reach the port's methods and conveniences (`update`,
-/// `index_card`, …) without naming the trait, as they did before the store was a port.
-impl std::ops::Deref for SledStore {
-    type Target = dyn RequestStore;
-
-    fn deref(&self) -> &Self::Target {
-        self
-    }
-}
+super::deref_to_port!(SledStore);
 
 impl RequestStore for SledStore {
     fn create(&self, request: &ChangeRequest, note: AuditNote) -> Result<(), StoreError> {
