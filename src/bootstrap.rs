@@ -24,7 +24,7 @@ fn app_parts(
         stocks: config.stocks.clone(),
         approval: config.approval.clone(),
         api,
-        store,
+        store: store.into(),
         clock,
     }
 }

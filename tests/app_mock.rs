@@ -35,6 +35,10 @@ struct Recorder(Mutex<Vec<String>>);
 
 #[async_trait]
 impl Notifier for Recorder {
+    fn platform(&self) -> &'static str {
+        "test"
+    }
+
     async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
         Ok(CardRef {
             channel_id: "c".into(),
@@ -277,6 +281,10 @@ struct FlakyCards {
 
 #[async_trait]
 impl Notifier for FlakyCards {
+    fn platform(&self) -> &'static str {
+        "test"
+    }
+
     async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
         let mut posts = self.posts.lock().unwrap();
         *posts += 1;
@@ -325,10 +333,14 @@ async fn a_card_that_could_not_be_posted_is_posted_once_by_the_next_sweep() {
         "posted again once, not on every sweep"
     );
     let request = store.get(request.id.as_str()).unwrap().unwrap();
-    assert!(request.card.is_some());
+    let card = request.card.expect("the sweep attached the card");
     assert_eq!(
         store
-            .request_for_card(&request.card.unwrap().message_id)
+            .request_for_card(budget_bot::store::CardKey::new(
+                "test",
+                &card.channel_id,
+                &card.message_id
+            ))
             .unwrap(),
         Some(request.id.to_string())
     );

@@ -215,6 +215,10 @@ struct Recorder {
 
 #[async_trait]
 impl Notifier for Recorder {
+    fn platform(&self) -> &'static str {
+        "test"
+    }
+
     async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
         Ok(CardRef {
             channel_id: "approvals".into(),

@@ -69,7 +69,9 @@ fn contents(path: &Path) -> Contents {
         .iter()
         .filter_map(|r| r.card.as_ref())
         .map(|card| {
-            let id = store.request_for_card(&card.message_id).unwrap();
+            let key =
+                budget_bot::store::CardKey::new("console", &card.channel_id, &card.message_id);
+            let id = store.request_for_card(key).unwrap();
             (card.message_id.clone(), id)
         })
         .collect();

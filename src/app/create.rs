@@ -5,7 +5,7 @@ use crate::domain::budget::check_change;
 use crate::domain::policy;
 use crate::domain::request::{Actor, ChangeRequest, RequestId, RequestState, SentCounts};
 use crate::failpoint;
-use crate::store::AuditNote;
+use crate::store::{AuditNote, CardKey};
 use crate::wechatpay::model::{OutRequestNo, UpdateMode};
 
 use super::{messages, App, AppError, Denial, NoticeKind, Outcome, ReadPurpose};
@@ -122,8 +122,10 @@ impl App {
                 return Ok(request);
             }
         };
-        self.store
-            .index_card(&card.message_id, request.id.as_str())?;
+        self.store.index_card(
+            CardKey::new(self.notifier.platform(), &card.channel_id, &card.message_id),
+            request.id.as_str(),
+        )?;
         let stored = self.store.update(request.id.as_str(), |r| {
             let mut next = r.clone();
             next.card = Some(card.clone());

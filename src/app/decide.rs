@@ -4,7 +4,7 @@
 use crate::domain::policy::{self, DecideOutcome, Decision, DenyReason};
 use crate::domain::request::{Actor, ChangeRequest, RequestId, RequestState, Via};
 use crate::failpoint;
-use crate::store::AuditNote;
+use crate::store::{AuditNote, CardKey};
 
 use super::{messages, App, AppError, Decided, NoticeKind, Outcome};
 
@@ -38,15 +38,15 @@ impl App {
         self.decide_request(actor, request, decision, via).await
     }
 
-    /// Deciding on the request whose card is `message_id`; `None` when it is not a card.
+    /// Deciding on the request whose card is `card`; `None` when it is not a card.
     pub async fn decide_on_card(
         &self,
         actor: &Actor,
-        message_id: &str,
+        card: &CardKey,
         decision: Decision,
         via: Via,
     ) -> Result<Option<Outcome>, AppError> {
-        let Some(id) = self.store.request_for_card(message_id)? else {
+        let Some(id) = self.store.request_for_card(card)? else {
             return Ok(None);
         };
         let Some(request) = self.store.get(&id)? else {

@@ -571,3 +571,36 @@ pub fn limit_option_required() -> String {
 pub fn unknown_subcommand(given: &str) -> String {
     format!("Unknown subcommand `{given}`; see /budget help.")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_refusals_are_distinct_and_say_what_to_do() {
+        let all = [
+            ChangeRefusal::WrongState {
+                state: "STOPPED".into(),
+            },
+            ChangeRefusal::SameAsCurrent { value: 1 },
+            ChangeRefusal::BelowSent { target: 1, sent: 2 },
+            ChangeRefusal::AboveMaximum {
+                target: 100_000_001,
+            },
+            ChangeRefusal::Negative { target: -1 },
+            ChangeRefusal::DailyUnlimited,
+            ChangeRefusal::CurrentUnknown,
+        ];
+        let texts: std::collections::HashSet<String> = all.iter().map(change_refusal).collect();
+        assert_eq!(texts.len(), all.len());
+        assert!(change_refusal(&ChangeRefusal::BelowSent {
+            target: 1,
+            sent: 2_000
+        })
+        .contains("at least 2,000"));
+        assert!(change_refusal(&ChangeRefusal::AboveMaximum {
+            target: 100_000_001
+        })
+        .contains("100,000,000"));
+    }
+}

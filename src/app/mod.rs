@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::config::{ApprovalConfig, StockConfig};
 use crate::domain::command::{self, Command, UnknownStock};
 use crate::domain::request::{Actor, ChangeRequest, RequestState};
-use crate::store::{Store, StoreError};
+use crate::store::{SharedStore, StoreError};
 use crate::wechatpay::CouponApi;
 
 pub use input::Input;
@@ -43,7 +43,7 @@ pub struct AppParts {
     pub stocks: Vec<StockConfig>,
     pub approval: ApprovalConfig,
     pub api: Arc<dyn CouponApi>,
-    pub store: Store,
+    pub store: SharedStore,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -65,7 +65,7 @@ pub struct App {
     stocks: Allowlist,
     approval: ApprovalConfig,
     api: Arc<dyn CouponApi>,
-    store: Store,
+    store: SharedStore,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
 }
@@ -75,7 +75,7 @@ impl App {
         stocks: Vec<StockConfig>,
         approval: ApprovalConfig,
         api: Arc<dyn CouponApi>,
-        store: Store,
+        store: impl Into<SharedStore>,
         notifier: Arc<dyn Notifier>,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -83,13 +83,13 @@ impl App {
             stocks: Allowlist::new(stocks),
             approval,
             api,
-            store,
+            store: store.into(),
             notifier,
             clock,
         }
     }
 
-    pub fn store(&self) -> &Store {
+    pub fn store(&self) -> &SharedStore {
         &self.store
     }
 

@@ -78,6 +78,9 @@ pub struct NotifyError(pub String);
 /// Where cards and notices go. Each adapter (console, Discord) implements it.
 #[async_trait]
 pub trait Notifier: Send + Sync {
+    /// The platform this notifier posts to (`discord`, `console`, ...): with the card's channel
+    /// and message it names a card uniquely, whichever platforms share the store.
+    fn platform(&self) -> &'static str;
     /// Posts the approval card of a new request and says where it is. Nothing more: the app
     /// stores where the card is before anyone can be invited to act on it.
     async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError>;

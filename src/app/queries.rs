@@ -3,7 +3,7 @@
 
 use crate::config::StockConfig;
 use crate::domain::command::{self, StockEntry, UnknownStock};
-use crate::store::{AuditEntry, Store};
+use crate::store::AuditEntry;
 use crate::wechatpay::{ApiError, CouponApi, StockEntity};
 
 use super::{App, AppError, Denial, Outcome, ReadPurpose};
@@ -67,7 +67,7 @@ pub async fn read_stock<'a>(
 
 /// The audit entries of one stock (id or name), or of all stocks with `None`.
 pub fn audit_entries(
-    store: &Store,
+    store: &dyn crate::store::RequestStore,
     stocks: &Allowlist,
     stock: Option<&str>,
 ) -> Result<Result<Vec<AuditEntry>, UnknownStock>, crate::store::StoreError> {
@@ -103,7 +103,7 @@ impl App {
             Ok(stock) => stock,
             Err(denied) => return Ok(denied.into()),
         };
-        let mut entries = match audit_entries(&self.store, &self.stocks, Some(&stock.stock_id))? {
+        let mut entries = match audit_entries(&*self.store, &self.stocks, Some(&stock.stock_id))? {
             Ok(entries) => entries,
             Err(unknown) => return Ok(Denial::UnknownStock(unknown).into()),
         };

@@ -157,6 +157,10 @@ impl ConsoleNotifier {
 
 #[async_trait]
 impl Notifier for ConsoleNotifier {
+    fn platform(&self) -> &'static str {
+        "console"
+    }
+
     async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
         self.out.emit(
             Event::new("card", Some(APPROVALS_CHANNEL), self.card_text(request)).about(request),

@@ -2,7 +2,6 @@
 //! is stored, so that people approve only changes the API can make.
 
 use super::limit::{UpdateMode, MAX_BUDGET_VALUE};
-use super::request::group;
 use super::stock::StockSnapshot;
 
 /// Why a requested change cannot be made. Each renders as its own message.
@@ -29,46 +28,6 @@ pub enum ChangeRefusal {
     DailyUnlimited,
     /// The API did not report the current value of the field.
     CurrentUnknown,
-}
-
-impl std::fmt::Display for ChangeRefusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ChangeRefusal::WrongState { state } => write!(
-                f,
-                "This stock is {state}; budgets can only change while it is SENDING or PAUSED."
-            ),
-            ChangeRefusal::SameAsCurrent { value } => write!(
-                f,
-                "The limit is already {}. Nothing to change: give a different number.",
-                group(*value)
-            ),
-            ChangeRefusal::BelowSent { target, sent } => write!(
-                f,
-                "{} is below the {} coupons already sent; the total limit cannot go under that. Use at least {}.",
-                group(*target),
-                group(*sent),
-                group(*sent)
-            ),
-            ChangeRefusal::AboveMaximum { target } => write!(
-                f,
-                "{} is above the API's maximum of {}. Use a number up to {}.",
-                group(*target),
-                group(MAX_BUDGET_VALUE),
-                group(MAX_BUDGET_VALUE)
-            ),
-            ChangeRefusal::Negative { target } => {
-                write!(f, "{} is negative; limits are 0 or more.", group(*target))
-            }
-            ChangeRefusal::DailyUnlimited => f.write_str(
-                "This stock's daily limit is unlimited, and the API cannot turn an unlimited daily \
-                 limit into a limited one. Change it on the brand platform, or use set-total.",
-            ),
-            ChangeRefusal::CurrentUnknown => f.write_str(
-                "WeChat Pay did not report this stock's current limit, so the change cannot be guarded. Try again later.",
-            ),
-        }
-    }
 }
 
 /// Checks a change against the live stock; on success returns the current value the request
@@ -191,35 +150,5 @@ mod tests {
             Err(ChangeRefusal::DailyUnlimited)
         );
         assert_eq!(check_change(&unlimited, UpdateMode::MaxCount, 5), Ok(1000));
-    }
-
-    #[test]
-    fn messages_are_distinct_and_say_what_to_do() {
-        let all = [
-            ChangeRefusal::WrongState {
-                state: "STOPPED".into(),
-            },
-            ChangeRefusal::SameAsCurrent { value: 1 },
-            ChangeRefusal::BelowSent { target: 1, sent: 2 },
-            ChangeRefusal::AboveMaximum {
-                target: 100_000_001,
-            },
-            ChangeRefusal::Negative { target: -1 },
-            ChangeRefusal::DailyUnlimited,
-            ChangeRefusal::CurrentUnknown,
-        ];
-        let texts: std::collections::HashSet<String> = all.iter().map(|r| r.to_string()).collect();
-        assert_eq!(texts.len(), all.len());
-        assert!(ChangeRefusal::BelowSent {
-            target: 1,
-            sent: 2_000
-        }
-        .to_string()
-        .contains("at least 2,000"));
-        assert!(ChangeRefusal::AboveMaximum {
-            target: 100_000_001
-        }
-        .to_string()
-        .contains("100,000,000"));
     }
 }

@@ -25,46 +25,6 @@ pub enum DenyReason {
     NoRequests,
 }
 
-impl std::fmt::Display for DenyReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DenyReason::NotRequester => f.write_str(
-                "You don't have the requester role, so you can't request budget changes. Ask an admin for it.",
-            ),
-            DenyReason::NotApprover => f.write_str(
-                "You don't have the approver role, so you can't approve or reject changes. Ask someone who has it.",
-            ),
-            DenyReason::SelfApproval => f.write_str(
-                "You requested this change, so you can't approve it: someone else with the approver role must.",
-            ),
-            DenyReason::AlreadyApproved { have, need } => write!(
-                f,
-                "You already approved this request; it has {have} of {need} approvals and needs someone else."
-            ),
-            DenyReason::NotPending { id, state } => write!(
-                f,
-                "Request {id} is already {state}; there is nothing left to decide. See /budget pending for open requests."
-            ),
-            DenyReason::Expired { id } => write!(
-                f,
-                "Request {id} has expired. Make a new request with /budget set-daily or /budget set-total."
-            ),
-            DenyReason::NotYourRequest { id } => write!(
-                f,
-                "Only the person who made request {id} can cancel it; approvers can reject it instead."
-            ),
-            DenyReason::UnknownRequest { given } => write!(
-                f,
-                "There is no request `{}`. See /budget pending for open requests and their ids.",
-                super::command::code_echo(given, super::text::MAX_ECHO)
-            ),
-            DenyReason::NoRequests => {
-                f.write_str("There are no requests yet. Make one with /budget set-daily or /budget set-total.")
-            }
-        }
-    }
-}
-
 /// What a successful decision did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DecideOutcome {

@@ -20,10 +20,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
-use super::{
-    audit_key_seq, decode, encode, hex, AuditEntry, AuditHead, ChainCheck, Store, StoreError,
-    KEY_AUDIT_HEAD, KEY_LAST_REQUEST,
+use super::audit::{hex, AuditEntry, AuditHead, ChainCheck};
+use super::sled::{
+    audit_key_seq, card_key_bytes, card_key_from_bytes, decode, encode, utf8, KEY_AUDIT_HEAD,
+    KEY_LAST_REQUEST,
 };
+use super::{CardKey, RequestStore, Store, StoreError};
 use crate::domain::request::{ChangeRequest, RequestState};
 use crate::domain::text;
 
@@ -71,6 +73,12 @@ struct Header {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CardLine {
+    /// Platform and channel are absent for a card indexed by its message id alone (all
+    /// cards before cards had a platform), so such a backup reads as it always did.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    platform: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    channel: String,
     message_id: String,
     request_id: String,
 }
@@ -360,8 +368,11 @@ pub fn write_backup(store: &Store, out: impl Write) -> Result<Summary, BackupErr
     }
     for item in store.cards.iter() {
         let (key, value) = item?;
+        let key = card_key_from_bytes(&key)?;
         let card = CardLine {
-            message_id: utf8("card index key", &key)?,
+            platform: key.platform,
+            channel: key.channel,
+            message_id: key.message,
             request_id: utf8("card index entry", &value)?,
         };
         check.card(&card).map_err(BackupError::Inconsistent)?;
@@ -380,13 +391,6 @@ pub fn write_backup(store: &Store, out: impl Write) -> Result<Summary, BackupErr
     writer.put(&Line::End(EndLine { sha256 }))?;
     writer.out.flush().map_err(BackupError::Write)?;
     Ok(Summary { counts, audit_head })
-}
-
-fn utf8(what: &str, bytes: &[u8]) -> Result<String, StoreError> {
-    String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Corrupt {
-        what: what.into(),
-        reason: "not UTF-8".into(),
-    })
 }
 
 /// What a store and a backup must both satisfy, checked record by record, audit entries first.
@@ -598,9 +602,10 @@ fn read_backup(mut input: impl BufRead) -> Result<Batches, String> {
             }
             Line::Card(card) => {
                 check.card(&card).map_err(at)?;
+                let key = CardKey::new(&card.platform, &card.channel, &card.message_id);
                 batches
                     .cards
-                    .insert(card.message_id.as_bytes(), card.request_id.as_bytes());
+                    .insert(card_key_bytes(&key), card.request_id.as_bytes());
                 found.cards += 1;
             }
             Line::End(end) => {

@@ -20,8 +20,10 @@ use crate::chat::{decision_for_emoji, emoji_of};
 use crate::domain::command::Command;
 use crate::domain::custom_id;
 use crate::domain::request::Via;
+use crate::store::CardKey;
 
 use super::command::{budget_command, command_from_options, stock_choices};
+use super::notifier::PLATFORM;
 use super::render::{card_link, reply_embed, truncate};
 use super::settings::DiscordSettings;
 
@@ -193,13 +195,14 @@ impl Handler {
         // decision may vanish without a word.
         let on_approvals = reaction.channel_id == self.settings.approvals_channel;
         let message = reaction.message_id.to_string();
+        let card = CardKey::new(PLATFORM, &reaction.channel_id.to_string(), &message);
         let give_up = Instant::now() + UNKNOWN_CARD_WAIT;
         let mut waiting = false;
         let outcome = loop {
             match self
                 .runtime
                 .app()
-                .decide_on_card(&actor, &message, decision, Via::Reaction)
+                .decide_on_card(&actor, &card, decision, Via::Reaction)
                 .await
             {
                 Ok(Some(outcome)) => break outcome,

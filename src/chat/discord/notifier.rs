@@ -16,6 +16,9 @@ use super::settings::DiscordSettings;
 
 /// Posts and edits cards, posts notifications. Its HTTP client is set once the serenity
 /// client exists (serenity owns the one it builds).
+/// The platform name in the card index (see [`Notifier::platform`]).
+pub const PLATFORM: &str = "discord";
+
 pub struct DiscordNotifier {
     http: OnceLock<Arc<Http>>,
     settings: DiscordSettings,
@@ -58,6 +61,10 @@ fn parse_message_id(card: &CardRef) -> Result<(ChannelId, MessageId), NotifyErro
 
 #[async_trait]
 impl Notifier for DiscordNotifier {
+    fn platform(&self) -> &'static str {
+        PLATFORM
+    }
+
     async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
         let http = self.http()?;
         let message = self

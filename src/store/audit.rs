@@ -1,0 +1,185 @@
+//! The hash-chained audit log every backend keeps: how an entry is made from a transition,
+//! its hash, and the check of a whole chain. One implementation, so every backend's chain
+//! verifies the same way and a backup of one backend checks like any other.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::AuditNote;
+use crate::domain::request::{ActorRef, ChangeRequest, RequestState};
+
+/// The chain's first `prev_hash`.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One audit log entry. `hash` is the SHA-256 of the entry without `hash`, which includes
+/// `prev_hash`, so changing any entry breaks the chain from there on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: u64,
+    pub at: u64,
+    pub request_id: String,
+    pub stock_id: String,
+    pub actor: Option<ActorRef>,
+    pub action: String,
+    pub from: Option<RequestState>,
+    pub to: RequestState,
+    pub field: String,
+    pub before: i64,
+    pub after: i64,
+    pub api_request_id: Option<String>,
+    pub detail: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditEntry {
+    /// The entry that follows `head` for the transition `from` → `next`, hashed.
+    pub(crate) fn next(
+        head: Option<&AuditHead>,
+        from: Option<&ChangeRequest>,
+        next: &ChangeRequest,
+        note: &AuditNote,
+    ) -> Self {
+        let (seq, prev_hash) = head
+            .map(|h| (h.seq + 1, h.hash.clone()))
+            .unwrap_or((1, GENESIS_HASH.to_string()));
+        let mut entry = AuditEntry {
+            seq,
+            at: note.at,
+            request_id: next.id.to_string(),
+            stock_id: next.stock_id.clone(),
+            actor: note.actor.clone(),
+            action: note.action.clone(),
+            from: from.map(|c| c.state),
+            to: next.state,
+            field: next.mode.field_name().to_string(),
+            before: next.current,
+            after: next.target,
+            api_request_id: note.api_request_id.clone(),
+            detail: note.detail.clone(),
+            prev_hash,
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash();
+        entry
+    }
+
+    /// The head that names this entry.
+    pub(crate) fn head(&self) -> AuditHead {
+        AuditHead {
+            seq: self.seq,
+            hash: self.hash.clone(),
+        }
+    }
+
+    pub(crate) fn compute_hash(&self) -> String {
+        let mut unhashed = self.clone();
+        unhashed.hash = String::new();
+        let bytes = serde_json::to_vec(&unhashed).expect("audit entries serialize");
+        hex(&Sha256::digest(&bytes))
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The last audit entry, kept beside the log so the next transition links to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// Where the audit chain first breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditBreak {
+    pub seq: u64,
+    pub reason: String,
+}
+
+/// Checks a whole log: `entries` in stored order, each with the sequence number it is stored
+/// under and the entry (or why it cannot be read), then the head. Names the first break.
+pub(crate) fn verify(
+    entries: impl IntoIterator<Item = (u64, Result<AuditEntry, String>)>,
+    head: Option<&AuditHead>,
+) -> Result<u64, AuditBreak> {
+    let mut chain = ChainCheck::new();
+    for (seq, entry) in entries {
+        let entry = entry.map_err(|e| AuditBreak {
+            seq,
+            reason: format!("entry is not readable: {e}"),
+        })?;
+        chain.push(seq, &entry)?;
+    }
+    chain.finish(head)
+}
+
+/// The audit chain checked entry by entry, in order: sequence numbers from 1, each entry
+/// linked to the one before, each hash matching its entry's contents.
+pub(crate) struct ChainCheck {
+    prev: String,
+    count: u64,
+}
+
+impl ChainCheck {
+    pub(crate) fn new() -> Self {
+        Self {
+            prev: GENESIS_HASH.to_string(),
+            count: 0,
+        }
+    }
+
+    /// Takes the next entry, stored under `key_seq`.
+    pub(crate) fn push(&mut self, key_seq: u64, entry: &AuditEntry) -> Result<(), AuditBreak> {
+        let expected_seq = self.count + 1;
+        let broken = |reason: String| {
+            Err(AuditBreak {
+                seq: key_seq,
+                reason,
+            })
+        };
+        if entry.seq != key_seq || key_seq != expected_seq {
+            return broken(format!(
+                "sequence number {} where {expected_seq} was expected",
+                entry.seq
+            ));
+        }
+        if entry.prev_hash != self.prev {
+            return broken("prev_hash does not match the previous entry's hash".into());
+        }
+        if entry.compute_hash() != entry.hash {
+            return broken("hash does not match the entry's contents (it was changed)".into());
+        }
+        self.prev.clone_from(&entry.hash);
+        self.count = expected_seq;
+        Ok(())
+    }
+
+    /// Checks that `head` names the last entry taken (and is absent only when there is none):
+    /// the next transition links to the head, so a wrong one would fork the chain.
+    pub(crate) fn finish(&self, head: Option<&AuditHead>) -> Result<u64, AuditBreak> {
+        let end = (self.count > 0).then(|| AuditHead {
+            seq: self.count,
+            hash: self.prev.clone(),
+        });
+        if head == end.as_ref() {
+            return Ok(self.count);
+        }
+        let reason = match head {
+            Some(head) if head.seq > self.count => format!(
+                "the log ends at entry {} but the head records entry {}: entries were removed",
+                self.count, head.seq
+            ),
+            Some(head) => format!(
+                "the head records entry {} with another hash than the log's entry {}",
+                head.seq, self.count
+            ),
+            None => format!("the log has {} entries but no head", self.count),
+        };
+        Err(AuditBreak {
+            seq: self.count + 1,
+            reason,
+        })
+    }
+}

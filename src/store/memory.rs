@@ -1,0 +1,181 @@
+//! An in-memory backend: the same contract as the sled store, nothing on disk, for tests of
+//! the app that need a store but not its files. One lock over everything makes each
+//! transition atomic.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::audit::{self, AuditBreak, AuditEntry};
+use super::{AuditNote, CardKey, Cas, Lease, RequestStore, StoreError};
+use crate::domain::request::ChangeRequest;
+
+#[derive(Default)]
+struct State {
+    requests: BTreeMap<String, ChangeRequest>,
+    /// In order; entry `n` (from 1) is at index `n - 1`.
+    audit: Vec<AuditEntry>,
+    last: Option<String>,
+    cards: HashMap<CardKey, String>,
+    leases: HashMap<String, Lease>,
+}
+
+impl State {
+    /// Stores `next` and appends its audit entry, linked to the last one.
+    fn write(
+        &mut self,
+        id: &str,
+        from: Option<&ChangeRequest>,
+        next: &ChangeRequest,
+        note: &AuditNote,
+    ) {
+        let head = self.audit.last().map(AuditEntry::head);
+        let entry = AuditEntry::next(head.as_ref(), from, next, note);
+        self.audit.push(entry);
+        self.requests.insert(id.to_string(), next.clone());
+    }
+}
+
+/// The in-memory store; clones share it.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Test hook: change the audit log as stored, to check that verification notices.
+    #[doc(hidden)]
+    pub fn edit_raw_audit(&self, edit: impl FnOnce(&mut Vec<AuditEntry>)) {
+        edit(&mut self.state().audit);
+    }
+}
+
+super::deref_to_port!(MemoryStore);
+
+impl RequestStore for MemoryStore {
+    fn create(&self, request: &ChangeRequest, note: AuditNote) -> Result<(), StoreError> {
+        let id = request.id.as_str();
+        let mut state = self.state();
+        if state.requests.contains_key(id) {
+            return Err(StoreError::exists(id));
+        }
+        state.write(id, None, request, &note);
+        state.last = Some(id.to_string());
+        Ok(())
+    }
+
+    fn compare_and_set(
+        &self,
+        id: &str,
+        expected: &ChangeRequest,
+        next: &ChangeRequest,
+        note: AuditNote,
+    ) -> Result<Cas, StoreError> {
+        let mut state = self.state();
+        match state.requests.get(id) {
+            None => Err(StoreError::not_found(id)),
+            Some(current) if current != expected => Ok(Cas::Conflict),
+            Some(current) => {
+                let current = current.clone();
+                state.write(id, Some(&current), next, &note);
+                Ok(Cas::Swapped)
+            }
+        }
+    }
+
+    fn get(&self, id: &str) -> Result<Option<ChangeRequest>, StoreError> {
+        Ok(self.state().requests.get(id).cloned())
+    }
+
+    fn all(&self) -> Result<Vec<ChangeRequest>, StoreError> {
+        let mut all: Vec<ChangeRequest> = self.state().requests.values().cloned().collect();
+        all.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(all)
+    }
+
+    fn last(&self) -> Result<Option<ChangeRequest>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .last
+            .as_ref()
+            .and_then(|id| state.requests.get(id))
+            .cloned())
+    }
+
+    fn link_card(&self, card: &CardKey, request_id: &str) -> Result<(), StoreError> {
+        self.state()
+            .cards
+            .insert(card.clone(), request_id.to_string());
+        Ok(())
+    }
+
+    fn card_request(&self, card: &CardKey) -> Result<Option<String>, StoreError> {
+        let state = self.state();
+        let found = state
+            .cards
+            .get(card)
+            .or_else(|| state.cards.get(&CardKey::legacy(&card.message)));
+        Ok(found.cloned())
+    }
+
+    fn audit_entries(&self, stock_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(self
+            .state()
+            .audit
+            .iter()
+            .filter(|e| stock_id.is_none_or(|s| s == e.stock_id))
+            .cloned()
+            .collect())
+    }
+
+    fn verify_audit(&self) -> Result<Result<u64, AuditBreak>, StoreError> {
+        let state = self.state();
+        // The head a transition links to is the last entry itself: no separate record.
+        let head = state.audit.last().map(AuditEntry::head);
+        let entries = (1..).zip(state.audit.iter().cloned().map(Ok));
+        Ok(audit::verify(entries, head.as_ref()))
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn try_lease(&self, id: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.leases.get(id).is_some_and(Lease::is_live) {
+            return Ok(false);
+        }
+        state.leases.insert(id.to_string(), Lease::new(holder, ttl));
+        Ok(true)
+    }
+
+    fn renew_lease(&self, id: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        match self.state().leases.get_mut(id) {
+            Some(lease) if lease.holder == holder => {
+                *lease = Lease::new(holder, ttl);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn release_lease(&self, id: &str, holder: &str) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.leases.get(id).is_some_and(|l| l.holder == holder) {
+            state.leases.remove(id);
+        }
+        Ok(())
+    }
+
+    fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError> {
+        Ok(self.state().leases.get(id).filter(|l| l.is_live()).cloned())
+    }
+}
