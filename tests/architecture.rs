@@ -376,6 +376,10 @@ fn violation(module: &[String], reference: &Reference, adapters: &[String]) -> O
             "the simulator imports only the wire (`crate::wechatpay`), not `crate::{}`",
             reference.path.join("::")
         )),
+        "chat" if !reference.external && matches!(target, "store" | "wechatpay" | "sim") => Some(format!(
+            "adapters reach the API and the store only through app/, not `crate::{}`",
+            reference.path.join("::")
+        )),
         "chat" if !reference.external && target == "chat" => {
             let own = module.get(1)?;
             let other = reference.path.get(1)?;
@@ -465,6 +469,8 @@ fn each_kind_of_violating_reference_is_found() {
             "mod tests {\n    use super::super::super::chat::console;\n}",
             1,
         ),
+        ("chat::discord::handler", "use crate::store::CardKey;", 1),
+        ("chat::console", "use crate::wechatpay::StockEntity;", 1),
         (
             "sim::rules",
             "use crate::domain::limit::MAX_BUDGET_VALUE;",

@@ -97,53 +97,7 @@ impl AuditNote {
     }
 }
 
-/// Where a card is: the platform that posted it, its channel and its message. Message ids
-/// are only unique within a platform, so two platforms' cards never share a key.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct CardKey {
-    pub platform: String,
-    pub channel: String,
-    pub message: String,
-}
-
-impl CardKey {
-    pub fn new(platform: &str, channel: &str, message: &str) -> Self {
-        Self {
-            platform: platform.into(),
-            channel: channel.into(),
-            message: message.into(),
-        }
-    }
-
-    /// A card known by its message id alone, as stores written before [`CardKey`] index
-    /// them (one platform per store then).
-    pub fn legacy(message: &str) -> Self {
-        Self::new("", "", message)
-    }
-
-    pub fn is_legacy(&self) -> bool {
-        self.platform.is_empty() && self.channel.is_empty()
-    }
-}
-
-/// A bare message id names a card the way today's callers do: [`CardKey::legacy`].
-impl From<&str> for CardKey {
-    fn from(message: &str) -> Self {
-        Self::legacy(message)
-    }
-}
-
-impl From<&String> for CardKey {
-    fn from(message: &String) -> Self {
-        Self::legacy(message)
-    }
-}
-
-impl From<&CardKey> for CardKey {
-    fn from(key: &CardKey) -> Self {
-        key.clone()
-    }
-}
+pub use crate::domain::request::CardKey;
 
 /// Whether a compare-and-set wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

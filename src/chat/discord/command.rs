@@ -9,7 +9,7 @@ use serenity::all::{
 use crate::app::messages;
 use crate::config::StockConfig;
 use crate::domain::command::{Command, DEFAULT_HISTORY_COUNT};
-use crate::wechatpay::model::{UpdateMode, MAX_BUDGET_VALUE};
+use crate::domain::limit::{UpdateMode, MAX_BUDGET_VALUE};
 
 /// The `/budget` command with typed options.
 pub fn budget_command() -> CreateCommand {

@@ -19,8 +19,8 @@ use crate::app::{messages, Denial, Input, Outcome};
 use crate::chat::{decision_for_emoji, emoji_of};
 use crate::domain::command::Command;
 use crate::domain::custom_id;
+use crate::domain::request::CardKey;
 use crate::domain::request::Via;
-use crate::store::CardKey;
 
 use super::command::{budget_command, command_from_options, stock_choices};
 use super::notifier::PLATFORM;
