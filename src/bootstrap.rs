@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 use tokio::io::AsyncBufRead;
 
 use crate::app::runtime::Runtime;
@@ -179,8 +179,7 @@ pub async fn start_discord(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<crate::chat::discord::RunningBot> {
     let settings =
-        crate::chat::discord::DiscordSettings::from_config(config.require_discord("run")?)
-            .map_err(|e| anyhow!(e))?;
+        crate::chat::discord::DiscordSettings::from_config(config.require_discord("run")?)?;
     start_discord_with(config, settings, token, api, store, clock).await
 }
 
@@ -194,9 +193,7 @@ pub async fn start_discord_with(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<crate::chat::discord::RunningBot> {
     let parts = app_parts(config, api, store, clock);
-    crate::chat::discord::start(token, settings, parts)
-        .await
-        .map_err(|e| anyhow!(e))
+    crate::chat::discord::start(token, settings, parts).await
 }
 
 /// `budget-bot run`: the Discord bot until SIGTERM or Ctrl-C, then a bounded shutdown (work
@@ -206,8 +203,7 @@ pub async fn start_discord_with(
 pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Result<()> {
     let stop = stop_on_signal()?;
     let discord = config.require_discord("run")?;
-    let token =
-        crate::chat::discord::Token::load(discord, &config.base_dir()).map_err(|e| anyhow!(e))?;
+    let token = crate::chat::discord::Token::load(discord, &config.base_dir())?;
     let store_path = config.storage_path("run")?;
     let store = Store::open(&store_path)?;
     // Dropping an unfinished start is safe: every state change is one atomic store
@@ -229,7 +225,7 @@ pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Re
         }
         stopped = bot.wait() => stopped,
     };
-    stopped.map_err(|e| anyhow!(e))
+    stopped
 }
 
 /// A token cancelled on the first SIGTERM or SIGINT. The handlers are installed before this

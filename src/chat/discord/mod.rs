@@ -12,6 +12,7 @@ mod settings;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use serenity::all::{GatewayIntents, Http, ShardManager};
 use serenity::client::{Client, ClientBuilder};
 
@@ -54,7 +55,7 @@ impl RunningBot {
     /// whatever Discord or WeChat Pay is doing: serenity's own `shutdown_all` returns at once
     /// while its shard has never connected, and `Client::start` then never returns, so the
     /// client's task is ended here rather than awaited.
-    pub async fn shutdown(self) -> Result<(), String> {
+    pub async fn shutdown(self) -> anyhow::Result<()> {
         self.runtime.finish_work(SHUTDOWN_GRACE).await;
         if tokio::time::timeout(GATEWAY_CLOSE_WAIT, self.shard_manager.shutdown_all())
             .await
@@ -64,15 +65,16 @@ impl RunningBot {
         }
         self.client_task.abort();
         let _ = self.client_task.await;
-        self.runtime.flush().map_err(|e| e.to_string())
+        self.runtime
+            .flush()
+            .context("cannot flush the store at shutdown")
     }
 
     /// Waits until the gateway client stops by itself (e.g. an invalid token).
-    pub async fn wait(&mut self) -> Result<(), String> {
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
         match (&mut self.client_task).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!("Discord client stopped: {e}")),
-            Err(e) => Err(format!("Discord client task failed: {e}")),
+            Ok(result) => result.context("Discord client stopped"),
+            Err(e) => Err(e).context("Discord client task failed"),
         }
     }
 
@@ -113,7 +115,7 @@ async fn build_client(
     token: &Token,
     settings: &DiscordSettings,
     handler: Arc<Handler>,
-) -> Result<(Client, String), String> {
+) -> anyhow::Result<(Client, String)> {
     loop {
         let http = http_client(token, settings.api_base_url.as_deref());
         let url = discover_gateway(&http, settings).await;
@@ -126,7 +128,7 @@ async fn build_client(
                 tracing::info!(%url, "gateway URL from the configured server");
                 return Ok((client, url));
             }
-            Ok(Err(e)) => return Err(format!("cannot create the Discord client: {e}")),
+            Ok(Err(e)) => return Err(e).context("cannot create the Discord client"),
             Err(_) => tracing::warn!(
                 "the Discord server stopped answering while the client was built; asking again"
             ),
@@ -142,7 +144,7 @@ pub async fn start(
     token: &Token,
     settings: DiscordSettings,
     parts: AppParts,
-) -> Result<RunningBot, String> {
+) -> anyhow::Result<RunningBot> {
     let notifier = Arc::new(DiscordNotifier::new(settings.clone()));
     let runtime = Runtime::new(Arc::new(parts.with_notifier(notifier.clone())));
     let handler = Arc::new(Handler::new(runtime.clone(), settings.clone()));
@@ -151,7 +153,7 @@ pub async fn start(
     runtime
         .start(Some(settings.sweep_interval))
         .await
-        .map_err(|e| format!("cannot resume interrupted requests: {e}"))?;
+        .context("cannot resume interrupted requests")?;
     let shard_manager = client.shard_manager.clone();
     let client_task = tokio::spawn(async move { client.start().await });
     Ok(RunningBot {

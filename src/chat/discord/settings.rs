@@ -1,6 +1,7 @@
 //! `[discord]` with its ids parsed, the bot token (never printed), the actor behind an event
 //! and the HTTP client.
 
+use anyhow::Context;
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
@@ -35,31 +36,23 @@ impl Token {
     }
 
     /// `DISCORD_TOKEN`, else the file at `token_path` (relative to the config's folder).
-    pub fn load(config: &DiscordConfig, base_dir: &Path) -> Result<Self, String> {
+    pub fn load(config: &DiscordConfig, base_dir: &Path) -> anyhow::Result<Self> {
         if let Ok(token) = std::env::var(TOKEN_ENV) {
             if !token.trim().is_empty() {
                 return Ok(Self(token.trim().to_string()));
             }
         }
         let Some(path) = &config.token_path else {
-            return Err(format!(
+            anyhow::bail!(
                 "no Discord bot token: set the env var {TOKEN_ENV} or token_path in [discord]"
-            ));
+            );
         };
         let path = base_dir.join(path);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "cannot read the Discord token file {}: {}",
-                path.display(),
-                e.kind()
-            )
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the Discord token file {}", path.display()))?;
         let token = text.trim();
         if token.is_empty() {
-            return Err(format!(
-                "the Discord token file {} is empty",
-                path.display()
-            ));
+            anyhow::bail!("the Discord token file {} is empty", path.display());
         }
         Ok(Self(token.to_string()))
     }
@@ -82,20 +75,20 @@ pub struct DiscordSettings {
     pub gateway_retry_delay: Duration,
 }
 
-fn snowflake(key: &str, value: &str) -> Result<u64, String> {
+fn snowflake(key: &str, value: &str) -> anyhow::Result<u64> {
     value
         .trim()
         .parse::<u64>()
         .ok()
         .filter(|v| *v != 0)
         .ok_or_else(|| {
-            format!("[discord] {key} `{value}` is not a Discord id: copy it with Developer Mode → Copy ID")
+            anyhow::anyhow!("[discord] {key} `{value}` is not a Discord id: copy it with Developer Mode → Copy ID")
         })
 }
 
 impl DiscordSettings {
-    pub fn from_config(config: &DiscordConfig) -> Result<Self, String> {
-        let roles = |key: &str, ids: &[String]| -> Result<HashSet<RoleId>, String> {
+    pub fn from_config(config: &DiscordConfig) -> anyhow::Result<Self> {
+        let roles = |key: &str, ids: &[String]| -> anyhow::Result<HashSet<RoleId>> {
             ids.iter()
                 .map(|id| snowflake(key, id).map(RoleId::new))
                 .collect()
@@ -119,7 +112,7 @@ impl DiscordSettings {
             gateway_retry_delay: GATEWAY_RETRY_DELAY,
         };
         if settings.approver_roles.is_empty() {
-            return Err("[discord] approver_role_ids is empty: nobody could approve".into());
+            anyhow::bail!("[discord] approver_role_ids is empty: nobody could approve");
         }
         Ok(settings)
     }
@@ -202,12 +195,13 @@ mod tests {
             approver_role_ids: vec!["21".into()],
             api_base_url: None,
         };
-        let err = DiscordSettings::from_config(&config).unwrap_err();
+        let err = format!("{:#}", DiscordSettings::from_config(&config).unwrap_err());
         assert!(err.contains("guild_id") && err.contains("Copy ID"), "{err}");
         config.guild_id = "11".into();
         config.approver_role_ids.clear();
         assert!(DiscordSettings::from_config(&config)
             .unwrap_err()
+            .to_string()
             .contains("nobody could approve"));
     }
 
@@ -226,8 +220,12 @@ mod tests {
             api_base_url: None,
         };
         if std::env::var(TOKEN_ENV).is_err() {
-            let err = Token::load(&config, Path::new("/nonexistent")).unwrap_err();
+            let err = format!(
+                "{:#}",
+                Token::load(&config, Path::new("/nonexistent")).unwrap_err()
+            );
             assert!(err.contains("missing-token-file"), "{err}");
+            assert!(err.contains("No such file"), "the io cause is kept: {err}");
         }
     }
 }
