@@ -37,6 +37,7 @@ async fn start_sim() -> Simulator {
 fn settings(sim: &Simulator) -> ClientSettings {
     ClientSettings {
         base_url: sim.base_url(),
+        backup_base_url: None,
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(5),
         max_attempts: 4,

@@ -10,7 +10,8 @@
 //! - [`SimHandle`] (cloneable): [`requests`](SimHandle::requests),
 //!   [`stock`](SimHandle::stock), [`update_stock`](SimHandle::update_stock),
 //!   [`set_sent`](SimHandle::set_sent), [`set_state`](SimHandle::set_state),
-//!   [`insert_stock`](SimHandle::insert_stock), [`applied_count`](SimHandle::applied_count),
+//!   [`insert_stock`](SimHandle::insert_stock), [`mount_at`](SimHandle::mount_at),
+//!   [`applied_count`](SimHandle::applied_count),
 //!   [`applied_updates`](SimHandle::applied_updates), [`set_latency`](SimHandle::set_latency),
 //!   [`push_fault`](SimHandle::push_fault), [`pending_faults`](SimHandle::pending_faults),
 //!   [`clear_faults`](SimHandle::clear_faults), [`in_flight`](SimHandle::in_flight).
@@ -23,7 +24,8 @@
 //! # Endpoints
 //!
 //! `GET /brand/marketing/product-coupon/product-coupons/{pc}/stocks/{stock}` and
-//! `POST …/stocks/{stock}/update-budget` (spec §4.1, §4.2). Anything else is 404 NOT_FOUND.
+//! `POST …/stocks/{stock}/update-budget` (spec §4.1, §4.2), under the
+//! [`mount_at`](SimHandle::mount_at) prefix when one is set. Anything else is 404 NOT_FOUND.
 //!
 //! # Checks, in order
 //!
@@ -300,6 +302,13 @@ impl SimHandle {
     /// Latency added before every later request is handled.
     pub fn set_latency(&self, latency: Duration) {
         self.shared.lock().latency = latency;
+    }
+
+    /// Serves the API under `prefix` (`/wxpay`), as behind a proxy that forwards the prefix
+    /// unchanged: routes are matched after the prefix, while the signature must still cover
+    /// the whole request-target as received. Paths outside the prefix are 404.
+    pub fn mount_at(&self, prefix: &str) {
+        self.shared.lock().path_prefix = prefix.trim_end_matches('/').to_owned();
     }
 
     /// Queues a fault for the next request `matcher` accepts.

@@ -230,7 +230,13 @@ async fn handle(
         .map_err(|_| DropConnection)?
         .to_bytes();
 
-    let route = Route::parse(&method, &path);
+    // Behind a prefix the route is what follows it; the signature still covers all of
+    // `canonical_url`, as the real API sees whatever the proxy forwards.
+    let prefix = shared.lock().path_prefix.clone();
+    let route = match path.strip_prefix(prefix.as_str()) {
+        Some(api_path) if api_path.starts_with('/') => Route::parse(&method, api_path),
+        _ => Route::Unknown,
+    };
     let out_request_no = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v.get("out_request_no")?.as_str().map(str::to_owned));

@@ -81,6 +81,9 @@ pub(crate) struct State {
     pub latency: Duration,
     /// `seq`s of redirects answered and not yet followed.
     pub redirects: HashSet<u64>,
+    /// Where the API is mounted, as behind a proxy that forwards its path prefix unchanged
+    /// (`/wxpay`); empty at the root.
+    pub path_prefix: String,
 }
 
 impl State {

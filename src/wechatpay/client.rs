@@ -1,13 +1,13 @@
 //! The brand API client: the `CouponApi` port and its reqwest implementation, which signs every
 //! attempt afresh over the same body bytes, verifies every 2xx, checks that it is about the stock
-//! asked about, never follows a redirect, retries what is safe to retry and keeps under the
-//! per-brand rate limit.
+//! asked about, never follows a redirect, retries what is safe to retry, fails over to the
+//! backup host when the primary cannot be reached, and keeps under the per-brand rate limit.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
-use reqwest::Method;
+use reqwest::{Method, Url};
 use tokio::time::Instant;
 
 use crate::domain::text::echo;
@@ -17,6 +17,67 @@ use super::limiter::RateLimiter;
 use super::model::{StockEntity, UpdateBudgetRequest};
 use super::sign::{new_nonce, BrandSigner};
 use super::verify::{headers, ResponseVerifier, SignatureHeaders};
+
+/// The official hosts (spec §4): the primary routes to the nearest access point, the backup to
+/// another city.
+pub const PRIMARY_BASE_URL: &str = "https://api.mch.weixin.qq.com";
+pub const BACKUP_BASE_URL: &str = "https://api2.mch.weixin.qq.com";
+
+/// The backup a `base_url` gets when none is configured: the official backup for the official
+/// primary; none for anything else (a proxy or a simulator has no known twin).
+pub fn default_backup_base_url(base_url: &str) -> Option<String> {
+    (base_url.trim_end_matches('/') == PRIMARY_BASE_URL).then(|| BACKUP_BASE_URL.to_owned())
+}
+
+/// Parses a base URL: `http(s)://host[:port][/path prefix]`, with no query or fragment (the API
+/// path goes after it). The error says what is wrong without echoing the value, which may carry
+/// a proxy's credentials.
+pub fn parse_base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text)
+        .map_err(|e| format!("is not a URL ({e}): write it as https://host[:port][/path]"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http:// or https:// URL with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment: the API path goes after it".into());
+    }
+    Ok(url)
+}
+
+/// The URL of `api_path` under `base`, and its request-target (path and query) exactly as it goes
+/// on the wire, which is what the signature covers (spec §2.2): a base URL's path prefix
+/// (`https://proxy.example/wxpay`) is part of both.
+fn request_target(base: &Url, api_path: &str) -> (Url, String) {
+    let (path, query) = match api_path.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (api_path, None),
+    };
+    let mut url = base.clone();
+    url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+    url.set_query(query);
+    let target = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    (url, target)
+}
+
+/// Which host an attempt goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    Primary,
+    Backup,
+}
+
+impl Host {
+    /// A lowercase label for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Host::Primary => "primary",
+            Host::Backup => "backup",
+        }
+    }
+}
 
 /// `User-Agent` of every request: reqwest sends none by default and the API may require one.
 pub const USER_AGENT_VALUE: &str = concat!("budget-bot/", env!("CARGO_PKG_VERSION"));
@@ -71,6 +132,11 @@ pub trait CouponApi: Send + Sync {
 #[derive(Clone, Debug)]
 pub struct ClientSettings {
     pub base_url: String,
+    /// Where a request goes when `base_url` cannot be reached (connect failure or timeout).
+    /// `None` by default even for the official primary, so that a client built from defaults
+    /// with a local `base_url` can never reach a real host; the config derives the official
+    /// backup with [`default_backup_base_url`].
+    pub backup_base_url: Option<String>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     /// Attempts per call, the first included.
@@ -88,7 +154,8 @@ pub struct ClientSettings {
 impl Default for ClientSettings {
     fn default() -> Self {
         Self {
-            base_url: "https://api.mch.weixin.qq.com".into(),
+            base_url: PRIMARY_BASE_URL.into(),
+            backup_base_url: None,
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(15),
             max_attempts: 4,
@@ -107,6 +174,8 @@ const RATE_LIMIT_MIN_BACKOFF: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct WechatPayClient {
     http: reqwest::Client,
+    primary: Url,
+    backup: Option<Url>,
     signer: BrandSigner,
     verifier: ResponseVerifier,
     settings: ClientSettings,
@@ -116,6 +185,9 @@ pub struct WechatPayClient {
 /// One attempt's failure, and whether another attempt may follow.
 enum AttemptError {
     Retry(ApiError, Duration),
+    /// No connection, or no answer in time: the one failure worth the backup host (spec §7:
+    /// only connectivity failures fail over); otherwise retried like [`AttemptError::Retry`].
+    Unreachable(ApiError, Duration),
     Fatal(ApiError),
     /// 401 SIGN_ERROR: the one 4xx worth one re-signed retry (spec §7: clock skew).
     SignError(ApiError),
@@ -138,6 +210,18 @@ impl WechatPayClient {
         verifier: ResponseVerifier,
         settings: ClientSettings,
     ) -> Result<Self, ApiError> {
+        let base_url = |key: &str, text: &str| {
+            parse_base_url(text).map_err(|reason| ApiError::Transport {
+                attempts: 0,
+                reason: format!("{key} {reason}"),
+            })
+        };
+        let primary = base_url("base_url", &settings.base_url)?;
+        let backup = settings
+            .backup_base_url
+            .as_deref()
+            .map(|text| base_url("backup_base_url", text))
+            .transpose()?;
         let http = reqwest::Client::builder()
             // The API never redirects. A followed redirect would turn update-budget into a GET
             // whose verified stock could pass for the update's answer.
@@ -153,6 +237,8 @@ impl WechatPayClient {
         let limiter = RateLimiter::per_second(settings.rate_limit_per_second);
         Ok(Self {
             http,
+            primary,
+            backup,
             signer,
             verifier,
             settings,
@@ -166,8 +252,23 @@ impl WechatPayClient {
             .saturating_mul(1u32 << (attempt - 1).min(16))
     }
 
+    fn base(&self, host: Host) -> &Url {
+        match (host, &self.backup) {
+            (Host::Backup, Some(backup)) => backup,
+            _ => &self.primary,
+        }
+    }
+
+    /// The host after `host` could not be reached: the backup, once per call, when there is
+    /// one. Where an attempt goes is decided here and nowhere else.
+    fn failover(&self, host: Host) -> Option<Host> {
+        (host == Host::Primary && self.backup.is_some()).then_some(Host::Backup)
+    }
+
     /// Sends one logical call about `stock`: every attempt is rate limited and signed afresh
-    /// over `body`.
+    /// over `body`. The call starts on the primary host; if that cannot be reached the same
+    /// request goes to the backup at once, and the call's later attempts stay there. The
+    /// failover is not counted as a retry. Either host's answer is handled the same way.
     async fn call(
         &self,
         stock: &StockKey,
@@ -179,29 +280,44 @@ impl WechatPayClient {
         let max_attempts = self.settings.max_attempts.max(1);
         let mut attempt = 1;
         let mut resigned = false;
+        let mut host = Host::Primary;
+        let mut failovers = 0;
         loop {
-            match self.attempt(stock, &method, path, body, attempt).await {
+            let (error, wait) = match self
+                .attempt(stock, &method, host, path, body, attempt)
+                .await
+            {
                 Ok(response) => return Ok(response),
                 Err(AttemptError::Fatal(error)) => return Err(error),
                 Err(AttemptError::SignError(error)) => {
                     // Nothing was processed; a fresh timestamp and signature may pass.
-                    if resigned || attempt >= max_attempts {
+                    if resigned || attempt - failovers >= max_attempts {
                         return Err(error);
                     }
                     tracing::warn!(%method, path, attempt, %error, "SIGN_ERROR: re-signing once");
                     resigned = true;
                     attempt += 1;
+                    continue;
                 }
-                Err(AttemptError::Retry(error, wait)) => {
-                    let out_of_time = started.elapsed() + wait > self.settings.max_retry_time;
-                    if attempt >= max_attempts || out_of_time {
-                        return Err(error);
+                Err(AttemptError::Unreachable(error, wait)) => match self.failover(host) {
+                    Some(next) => {
+                        tracing::warn!(%method, path, attempt, from = host.as_str(), to = next.as_str(), backup = %self.base(next).origin().ascii_serialization(), %error, "WeChat Pay host unreachable: sending the same request to the backup host");
+                        host = next;
+                        failovers += 1;
+                        attempt += 1;
+                        continue;
                     }
-                    tracing::warn!(%method, path, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying WeChat Pay call");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
+                    None => (error, wait),
+                },
+                Err(AttemptError::Retry(error, wait)) => (error, wait),
+            };
+            let out_of_time = started.elapsed() + wait > self.settings.max_retry_time;
+            if attempt - failovers >= max_attempts || out_of_time {
+                return Err(error);
             }
+            tracing::warn!(%method, path, attempt, host = host.as_str(), wait_ms = wait.as_millis() as u64, %error, "retrying WeChat Pay call");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
     }
 
@@ -209,17 +325,18 @@ impl WechatPayClient {
         &self,
         stock: &StockKey,
         method: &Method,
+        host: Host,
         path: &str,
         body: &[u8],
         attempt: u32,
     ) -> Result<ApiResponse<StockEntity>, AttemptError> {
         self.limiter.acquire().await;
+        let (url, target) = request_target(self.base(host), path);
         let timestamp = now_unix();
         let nonce = new_nonce();
         let authorization =
             self.signer
-                .authorization(method.as_str(), path, timestamp, &nonce, body);
-        let url = format!("{}{}", self.settings.base_url.trim_end_matches('/'), path);
+                .authorization(method.as_str(), &target, timestamp, &nonce, body);
         let mut builder = self
             .http
             .request(method.clone(), url)
@@ -233,16 +350,18 @@ impl WechatPayClient {
         }
         let backoff = self.backoff(attempt);
         let transport = |e: reqwest::Error| {
-            if e.is_timeout() {
-                AttemptError::Retry(ApiError::Timeout { attempts: attempt }, backoff)
+            let error = if e.is_timeout() {
+                ApiError::Timeout { attempts: attempt }
             } else {
-                AttemptError::Retry(
-                    ApiError::Transport {
-                        attempts: attempt,
-                        reason: echo(&transport_reason(&e)),
-                    },
-                    backoff,
-                )
+                ApiError::Transport {
+                    attempts: attempt,
+                    reason: echo(&transport_reason(&e)),
+                }
+            };
+            if e.is_connect() || e.is_timeout() {
+                AttemptError::Unreachable(error, backoff)
+            } else {
+                AttemptError::Retry(error, backoff)
             }
         };
         let response = builder.send().await.map_err(transport)?;
@@ -250,7 +369,7 @@ impl WechatPayClient {
         let response_headers = response.headers().clone();
         let request_id = header_str(&response_headers, headers::REQUEST_ID).map(echo_id);
         let raw = response.bytes().await.map_err(transport)?;
-        tracing::info!(%method, path, status = status.as_u16(), request_id = request_id.as_deref().unwrap_or("-"), attempt, "WeChat Pay call");
+        tracing::info!(%method, path, host = host.as_str(), status = status.as_u16(), request_id = request_id.as_deref().unwrap_or("-"), attempt, "WeChat Pay call");
 
         if status.as_u16() == 429 {
             return Err(AttemptError::Retry(
@@ -387,6 +506,36 @@ mod tests {
             value["product_coupon_id"] = pc.into();
         }
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn the_signed_target_is_the_path_and_query_sent_under_any_prefix() {
+        let target = |base: &str, path: &str| {
+            let (url, target) = request_target(&parse_base_url(base).unwrap(), path);
+            (url.to_string(), target)
+        };
+        assert_eq!(
+            target("https://api.mch.weixin.qq.com", "/brand/x"),
+            (
+                "https://api.mch.weixin.qq.com/brand/x".into(),
+                "/brand/x".into()
+            )
+        );
+        for base in ["https://p.example/wxpay", "https://p.example/wxpay/"] {
+            assert_eq!(
+                target(base, "/brand/x?page_size=5&state=SENDING"),
+                (
+                    "https://p.example/wxpay/brand/x?page_size=5&state=SENDING".into(),
+                    "/wxpay/brand/x?page_size=5&state=SENDING".into()
+                )
+            );
+        }
+        assert!(parse_base_url("https://user:secret@p.example/?q")
+            .unwrap_err()
+            .contains("query"));
+        assert!(!parse_base_url("user:secret")
+            .unwrap_err()
+            .contains("secret"));
     }
 
     #[test]

@@ -99,6 +99,7 @@ pub fn fast_client(base_url: String, request_timeout: Duration) -> WechatPayClie
         test_keys::response_verifier(),
         ClientSettings {
             base_url,
+            backup_base_url: None,
             connect_timeout: request_timeout,
             request_timeout,
             max_attempts: 4,
