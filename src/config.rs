@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::wechatpay::client::{default_backup_base_url, parse_base_url, ClientSettings};
+use crate::wechatpay::client::ClientSettings;
+use crate::wechatpay::hosts;
 use crate::wechatpay::keys::{self, KeyError};
 use crate::wechatpay::sign::BrandSigner;
 use crate::wechatpay::verify::ResponseVerifier;
@@ -241,20 +242,13 @@ fn d_rate_limit() -> u32 {
 }
 
 impl WechatPayConfig {
-    /// The backup host in effect: the configured one (none when empty), else the default for
-    /// `base_url`.
-    pub fn backup_base_url(&self) -> Option<String> {
-        match self.backup_base_url.as_deref() {
-            Some("") => None,
-            Some(url) => Some(url.to_owned()),
-            None => default_backup_base_url(&self.base_url),
-        }
-    }
-
     pub fn client_settings(&self) -> ClientSettings {
         ClientSettings {
             base_url: self.base_url.clone(),
-            backup_base_url: self.backup_base_url(),
+            backup_base_url: hosts::backup_base_url(
+                &self.base_url,
+                self.backup_base_url.as_deref(),
+            ),
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
             max_attempts: self.max_attempts,
@@ -506,26 +500,9 @@ impl Config {
                     shown(&wechatpay.wechatpay_public_key_id)
                 ))?;
             }
-            if let Err(reason) = parse_base_url(&wechatpay.base_url) {
-                refuse(&at("base_url"), format!("base_url {reason}"))?;
-            }
-            if let Some(backup) = wechatpay
-                .backup_base_url
-                .as_deref()
-                .filter(|b| !b.is_empty())
-            {
-                if let Err(reason) = parse_base_url(backup) {
-                    refuse(
-                        &at("backup_base_url"),
-                        format!("backup_base_url {reason}; write \"\" for no backup host"),
-                    )?;
-                }
-                if backup.trim_end_matches('/') == wechatpay.base_url.trim_end_matches('/') {
-                    refuse(
-                        &at("backup_base_url"),
-                        "backup_base_url is the same as base_url: give the other host, or \"\" for no backup host".into(),
-                    )?;
-                }
+            let backup = wechatpay.backup_base_url.as_deref();
+            if let Err((key, message)) = hosts::check(&wechatpay.base_url, backup) {
+                refuse(&at(key), message)?;
             }
             if wechatpay.max_attempts == 0 {
                 refuse(
@@ -625,66 +602,11 @@ product_coupon_id = "200000001"
         let c = Config::parse(MINIMAL, Path::new("/etc/bb/config.toml")).unwrap();
         let w = c.require_wechatpay("show").unwrap();
         assert_eq!(w.base_url, "https://api.mch.weixin.qq.com");
-        assert_eq!(
-            w.client_settings().backup_base_url.as_deref(),
-            Some("https://api2.mch.weixin.qq.com")
-        );
         assert_eq!(w.rate_limit_per_second, 20);
         assert_eq!(c.approval.required_approvals, 1);
         assert_eq!(c.approval.ttl, Duration::from_secs(3600));
         assert_eq!(c.base_dir(), Path::new("/etc/bb"));
         assert!(c.require_storage("console").is_err());
-    }
-
-    #[test]
-    fn the_backup_host_defaults_only_for_the_official_primary() {
-        let backup = |wechatpay_lines: &str| {
-            let text = MINIMAL.replace("brand_id", &format!("{wechatpay_lines}\nbrand_id"));
-            let c = Config::parse(&text, Path::new("c.toml")).unwrap();
-            c.wechatpay.unwrap().client_settings().backup_base_url
-        };
-        let api2 = Some("https://api2.mch.weixin.qq.com".to_owned());
-        assert_eq!(
-            backup("base_url = \"https://api.mch.weixin.qq.com/\""),
-            api2
-        );
-        assert_eq!(backup("base_url = \"https://proxy.example/wxpay\""), None);
-        assert_eq!(backup("base_url = \"http://127.0.0.1:8080\""), None);
-        assert_eq!(backup("backup_base_url = \"\""), None);
-        assert_eq!(
-            backup("base_url = \"https://a.example\"\nbackup_base_url = \"https://b.example/x\""),
-            Some("https://b.example/x".to_owned())
-        );
-    }
-
-    #[test]
-    fn base_urls_that_are_not_usable_are_refused_naming_the_key() {
-        for (line, key, says) in [
-            (
-                "base_url = \"api.mch.weixin.qq.com\"",
-                "base_url",
-                "not a URL",
-            ),
-            (
-                "base_url = \"https://p.example/w?x=1\"",
-                "base_url",
-                "query",
-            ),
-            (
-                "backup_base_url = \"ftp://h\"",
-                "backup_base_url",
-                "write \"\" for no",
-            ),
-            (
-                "backup_base_url = \"https://api.mch.weixin.qq.com/\"",
-                "backup_base_url",
-                "same as base_url",
-            ),
-        ] {
-            let text = MINIMAL.replace("brand_id", &format!("{line}\nbrand_id"));
-            let err = error_at(&text, 3, &format!("wechatpay.{key}"));
-            assert!(err.contains(says), "{line}: {err}");
-        }
     }
 
     #[test]

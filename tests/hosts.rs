@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use budget_bot::sim::test_keys;
-use budget_bot::sim::{Fault, FaultMatch};
+use budget_bot::config::Config;
+use budget_bot::sim::{test_keys, Fault, FaultMatch};
 use budget_bot::store::Store;
 use budget_bot::wechatpay::{
     ClientSettings, CouponApi, OutRequestNo, StockKey, UpdateBudgetRequest, UpdateMode,
@@ -331,4 +331,69 @@ async fn without_a_backup_an_unreachable_primary_is_an_error() {
             .contains("could not reach WeChat Pay after 4 attempts"),
         "{err}"
     );
+}
+
+/// `[wechatpay]` with `lines` added, as a config file parses it.
+fn parse_wechatpay(lines: &str) -> Result<Config, String> {
+    let text = format!(
+        "[wechatpay]\n{lines}\nbrand_id = \"1234\"\ncertificate_serial_no = \"ABC\"\n\
+         private_key_path = \"k.pem\"\nwechatpay_public_key_id = \"PUB_KEY_ID_1\"\n\
+         wechatpay_public_key_path = \"p.pem\"\n"
+    );
+    Config::parse(&text, std::path::Path::new("c.toml")).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_backup_host_defaults_only_for_the_official_primary() {
+    let backup = |lines: &str| {
+        let config = parse_wechatpay(lines).unwrap();
+        config.wechatpay.unwrap().client_settings().backup_base_url
+    };
+    let api2 = Some("https://api2.mch.weixin.qq.com".to_owned());
+    assert_eq!(backup(""), api2);
+    assert_eq!(
+        backup("base_url = \"https://api.mch.weixin.qq.com/\""),
+        api2
+    );
+    assert_eq!(backup("base_url = \"https://proxy.example/wxpay\""), None);
+    assert_eq!(backup("base_url = \"http://127.0.0.1:8080\""), None);
+    assert_eq!(backup("backup_base_url = \"\""), None);
+    assert_eq!(
+        backup("base_url = \"https://a.example\"\nbackup_base_url = \"https://b.example/x\""),
+        Some("https://b.example/x".to_owned())
+    );
+}
+
+#[test]
+fn base_urls_that_are_not_usable_are_refused_naming_the_line_and_key() {
+    for (line, key, says) in [
+        (
+            "base_url = \"api.mch.weixin.qq.com\"",
+            "base_url",
+            "not a URL",
+        ),
+        (
+            "base_url = \"https://p.example/w?x=1\"",
+            "base_url",
+            "query",
+        ),
+        (
+            "backup_base_url = \"ftp://h\"",
+            "backup_base_url",
+            "http://",
+        ),
+        (
+            "backup_base_url = \"https://api.mch.weixin.qq.com/\"",
+            "backup_base_url",
+            "same as base_url",
+        ),
+    ] {
+        let err = parse_wechatpay(line).expect_err(line);
+        assert!(
+            err.contains(&format!("line 2, key `wechatpay.{key}`:")) && err.contains(says),
+            "{line}: {err}"
+        );
+    }
+    let err = parse_wechatpay("backup_base_url = \"ftp://h\"").unwrap_err();
+    assert!(err.contains("write \"\" for no backup host"), "{err}");
 }

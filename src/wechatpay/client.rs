@@ -13,71 +13,11 @@ use tokio::time::Instant;
 use crate::domain::text::echo;
 
 use super::error::{echo_id, ApiError};
+use super::hosts::{parse_base_url, request_target, Host};
 use super::limiter::RateLimiter;
 use super::model::{StockEntity, UpdateBudgetRequest};
 use super::sign::{new_nonce, BrandSigner};
 use super::verify::{headers, ResponseVerifier, SignatureHeaders};
-
-/// The official hosts (spec §4): the primary routes to the nearest access point, the backup to
-/// another city.
-pub const PRIMARY_BASE_URL: &str = "https://api.mch.weixin.qq.com";
-pub const BACKUP_BASE_URL: &str = "https://api2.mch.weixin.qq.com";
-
-/// The backup a `base_url` gets when none is configured: the official backup for the official
-/// primary; none for anything else (a proxy or a simulator has no known twin).
-pub fn default_backup_base_url(base_url: &str) -> Option<String> {
-    (base_url.trim_end_matches('/') == PRIMARY_BASE_URL).then(|| BACKUP_BASE_URL.to_owned())
-}
-
-/// Parses a base URL: `http(s)://host[:port][/path prefix]`, with no query or fragment (the API
-/// path goes after it). The error says what is wrong without echoing the value, which may carry
-/// a proxy's credentials.
-pub fn parse_base_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text)
-        .map_err(|e| format!("is not a URL ({e}): write it as https://host[:port][/path]"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err("must be an http:// or https:// URL with a host".into());
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("must not have a query or fragment: the API path goes after it".into());
-    }
-    Ok(url)
-}
-
-/// The URL of `api_path` under `base`, and its request-target (path and query) exactly as it goes
-/// on the wire, which is what the signature covers (spec §2.2): a base URL's path prefix
-/// (`https://proxy.example/wxpay`) is part of both.
-fn request_target(base: &Url, api_path: &str) -> (Url, String) {
-    let (path, query) = match api_path.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (api_path, None),
-    };
-    let mut url = base.clone();
-    url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
-    url.set_query(query);
-    let target = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    };
-    (url, target)
-}
-
-/// Which host an attempt goes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Host {
-    Primary,
-    Backup,
-}
-
-impl Host {
-    /// A lowercase label for logs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Host::Primary => "primary",
-            Host::Backup => "backup",
-        }
-    }
-}
 
 /// `User-Agent` of every request: reqwest sends none by default and the API may require one.
 pub const USER_AGENT_VALUE: &str = concat!("budget-bot/", env!("CARGO_PKG_VERSION"));
@@ -135,7 +75,7 @@ pub struct ClientSettings {
     /// Where a request goes when `base_url` cannot be reached (connect failure or timeout).
     /// `None` by default even for the official primary, so that a client built from defaults
     /// with a local `base_url` can never reach a real host; the config derives the official
-    /// backup with [`default_backup_base_url`].
+    /// backup with [`super::hosts::backup_base_url`].
     pub backup_base_url: Option<String>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
@@ -154,7 +94,7 @@ pub struct ClientSettings {
 impl Default for ClientSettings {
     fn default() -> Self {
         Self {
-            base_url: PRIMARY_BASE_URL.into(),
+            base_url: super::hosts::PRIMARY_BASE_URL.into(),
             backup_base_url: None,
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(15),
@@ -506,36 +446,6 @@ mod tests {
             value["product_coupon_id"] = pc.into();
         }
         serde_json::from_value(value).unwrap()
-    }
-
-    #[test]
-    fn the_signed_target_is_the_path_and_query_sent_under_any_prefix() {
-        let target = |base: &str, path: &str| {
-            let (url, target) = request_target(&parse_base_url(base).unwrap(), path);
-            (url.to_string(), target)
-        };
-        assert_eq!(
-            target("https://api.mch.weixin.qq.com", "/brand/x"),
-            (
-                "https://api.mch.weixin.qq.com/brand/x".into(),
-                "/brand/x".into()
-            )
-        );
-        for base in ["https://p.example/wxpay", "https://p.example/wxpay/"] {
-            assert_eq!(
-                target(base, "/brand/x?page_size=5&state=SENDING"),
-                (
-                    "https://p.example/wxpay/brand/x?page_size=5&state=SENDING".into(),
-                    "/wxpay/brand/x?page_size=5&state=SENDING".into()
-                )
-            );
-        }
-        assert!(parse_base_url("https://user:secret@p.example/?q")
-            .unwrap_err()
-            .contains("query"));
-        assert!(!parse_base_url("user:secret")
-            .unwrap_err()
-            .contains("secret"));
     }
 
     #[test]

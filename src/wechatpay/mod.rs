@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod error;
+pub mod hosts;
 pub mod keys;
 pub mod limiter;
 pub mod model;
