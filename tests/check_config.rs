@@ -7,7 +7,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use budget_bot::sim::{test_keys, Simulator};
+use budget_bot::sim::{test_keys, Fault, FaultMatch, Simulator};
 use serde_json::Value;
 use support::fake_discord::{
     FakeChannel, FakeConfig, FakeDiscord, APPROVALS_CHANNEL_ID, APPROVER_ROLE_ID, GUILD_ID,
@@ -229,6 +229,37 @@ async fn a_wrong_public_key_id_is_named() {
         "{fail}"
     );
     assert!(line(&stdout, "wechatpay.wechatpay_public_key_id").starts_with("ok "));
+}
+
+/// An answer signed under another key id, or with a signature the configured public key does
+/// not verify, is never an `ok`: each is named against the key that would be wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_do_not_verify_are_named_against_the_public_key() {
+    let world = World::new().await;
+    let sim = world.sim.handle();
+    sim.push_fault(FaultMatch::GetStock, Fault::WrongSerial);
+    sim.push_fault(FaultMatch::GetStock, Fault::BadSignature);
+    let (code, stdout) = world.check(&["--live"]).await;
+    assert_eq!(code, 1, "{stdout}");
+    let serial = line(
+        &stdout,
+        "live wechatpay read of stocks[0] Spring sale (123)",
+    );
+    assert!(
+        serial.starts_with("FAIL ")
+            && serial.contains("Wechatpay-Serial")
+            && serial.contains("wechatpay_public_key_id"),
+        "{serial}"
+    );
+    let signature = line(&stdout, "live wechatpay read of stocks[1] 124");
+    assert!(
+        signature.starts_with("FAIL ")
+            && signature.contains("does not verify")
+            && signature.contains("wechatpay_public_key_path"),
+        "{signature}"
+    );
+    assert!(line(&stdout, "live wechatpay read of stocks[2] 125").starts_with("ok "));
+    assert_eq!(sim.pending_faults(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -232,10 +232,12 @@ fn check_wechatpay(
         "wechatpay.wechatpay_public_key_id",
         shape(
             key_id,
+            // The spec says 32 digits follow the prefix, but ids with more are seen (and the
+            // API compares the id as an opaque string): only the form is checked here.
             key_id.strip_prefix("PUB_KEY_ID_").is_some_and(|raw| {
-                raw.len() == 32 && raw.bytes().all(|b| b.is_ascii_alphanumeric())
+                (16..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric())
             }),
-            "is not a WeChat Pay public key id (PUB_KEY_ID_ and 32 characters)",
+            "is not a WeChat Pay public key id (PUB_KEY_ID_ and 16 to 64 letters or digits)",
             "Copy 微信支付公钥ID from the brand platform, where wxp_pub.pem was downloaded.",
         ),
     );
@@ -648,5 +650,52 @@ fn discord_error(error: &serenity::Error) -> String {
             response.error.code
         ),
         other => crate::domain::text::echo(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented example's WeChat Pay ids are of the shapes the checks accept (its key
+    /// files, token and Discord ids are placeholders, so those checks fail).
+    #[tokio::test]
+    async fn the_example_configs_ids_have_the_right_shape() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml.example");
+        let report = check_config(&path, false).await;
+        let ok = |name: &str| {
+            let check = report.checks.iter().find(|c| c.check == name);
+            assert!(check.is_some_and(|c| c.ok), "{name}: {check:?}");
+        };
+        for name in [
+            "config",
+            "wechatpay.base_url",
+            "wechatpay.brand_id",
+            "wechatpay.certificate_serial_no",
+            "wechatpay.wechatpay_public_key_id",
+            "stocks",
+        ] {
+            ok(name);
+        }
+        assert!(!report.ok, "the example's key files are placeholders");
+    }
+
+    #[test]
+    fn a_line_is_ok_or_fail_with_reason_and_fix() {
+        let ok = Check::new("storage.path", Ok(()));
+        assert_eq!(ok.line(), "ok storage.path");
+        let fail = Check::new(
+            "wechatpay.brand_id",
+            Err(failure("`x` is not a brand id.", "Copy it.")),
+        );
+        assert_eq!(
+            fail.line(),
+            "FAIL wechatpay.brand_id: `x` is not a brand id. Copy it."
+        );
+        assert_eq!(
+            serde_json::to_value(&fail).unwrap(),
+            serde_json::json!({"check": "wechatpay.brand_id", "ok": false,
+                "reason": "`x` is not a brand id.", "fix": "Copy it."})
+        );
     }
 }
