@@ -62,6 +62,16 @@ enum Cmd {
     },
     /// Run the Discord bot until SIGTERM or Ctrl-C.
     Run,
+    /// Check the config before going live: keys, ids, store folder; exit 0 only if all pass.
+    CheckConfig {
+        /// Also make one signed read of every stock and check the chat platform's token,
+        /// roles and channels.
+        #[arg(long)]
+        live: bool,
+        /// Print the checks as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check or list the audit log.
     Audit {
         #[command(subcommand)]
@@ -173,6 +183,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&cli.config)?;
             let api = client(&config, "run")?;
             budget_bot::bootstrap::run_discord(&config, api).await
+        }
+        Cmd::CheckConfig { live, json } => {
+            init_logs("error");
+            let report = budget_bot::ops::check::check_config(&cli.config, live).await;
+            if json {
+                print_line(&report.json().to_string())?;
+            } else {
+                print_line(&report.text())?;
+            }
+            let failed = report.checks.iter().filter(|c| !c.ok).count();
+            if failed > 0 {
+                bail!("{failed} of {} checks failed", report.checks.len());
+            }
+            Ok(())
         }
         Cmd::Audit { command } => {
             init_logs("warn");

@@ -635,6 +635,38 @@ async fn missing_or_wrong_serial_is_400() {
     assert!(sim.handle().requests().iter().all(|r| !r.applied));
 }
 
+/// The real API looks the brand API certificate up by `serial_no` and answers 401 SIGN_ERROR
+/// for one it does not know, even when the signature itself is good; and nothing is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_certificate_serial_is_401_sign_error() {
+    let sim = start_sim().await;
+    let wrong = budget_bot::wechatpay::sign::BrandSigner::new(
+        test_keys::brand_private_key(),
+        test_keys::BRAND_ID.into(),
+        "1DDE55AD98ED71D6EDD4A4A16996DE7B47773A8C".into(),
+    );
+    let client = WechatPayClient::new(wrong, test_keys::response_verifier(), settings(&sim))
+        .expect("client builds");
+    let error = client
+        .get_stock(&key())
+        .await
+        .expect_err("a wrong serial is refused");
+    assert!(
+        matches!(&error, ApiError::Api { status: 401, .. }) && error.code() == Some("SIGN_ERROR"),
+        "{error:?}"
+    );
+    assert!(sim
+        .handle()
+        .requests()
+        .iter()
+        .all(|r| r.status == Some(401)));
+    // The right serial passes the same check.
+    client_with(settings(&sim))
+        .get_stock(&key())
+        .await
+        .expect("the test serial is known");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_authorization_and_bad_signature_are_refused() {
     let sim = start_sim().await;

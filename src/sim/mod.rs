@@ -33,10 +33,12 @@
 //! 2. `Authorization` parsed strictly (shared `parse_authorization`), else 400 INVALID_REQUEST
 //!    "Authorization值格式错误…".
 //! 3. `brand_id` equal to the configured one, else 401 SIGN_ERROR.
-//! 4. Request timestamp within 300 s of the server clock, else 401 SIGN_ERROR.
-//! 5. Signature over `METHOD\nPATH?QUERY\nTS\nNONCE\nBODY\n` with the brand public key, else
+//! 4. `serial_no` equal to the configured brand API certificate serial, else 401 SIGN_ERROR (the
+//!    real API finds the certificate by it, so an unknown serial cannot verify).
+//! 5. Request timestamp within 300 s of the server clock, else 401 SIGN_ERROR.
+//! 6. Signature over `METHOD\nPATH?QUERY\nTS\nNONCE\nBODY\n` with the brand public key, else
 //!    401 SIGN_ERROR with `detail.sign_information.truncated_sign_message`.
-//! 6. update-budget only: JSON object body; valid `out_request_no` (400 PARAM_ERROR);
+//! 7. update-budget only: JSON object body; valid `out_request_no` (400 PARAM_ERROR);
 //!    idempotency (below); `update_mode` (400 PARAM_ERROR); the other mode's fields absent and
 //!    this mode's pair present (400 INVALID_REQUEST, the API's 「…」必须同时设置 message);
 //!    stock exists (**404** NOT_FOUND, Request-ID code 268578608: the spec leaves 404 vs 400
@@ -102,6 +104,9 @@ use state::State;
 pub struct SimConfig {
     /// The brand id requests must carry in Authorization.
     pub brand_id: String,
+    /// The brand API certificate serial requests must carry as `serial_no` in Authorization
+    /// (the real API looks the certificate up by it).
+    pub certificate_serial_no: String,
     /// Verifies request signatures.
     pub brand_public_key: PublicKey,
     /// Signs answers (the simulated WeChat Pay platform key).
@@ -118,6 +123,7 @@ impl std::fmt::Debug for SimConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimConfig")
             .field("brand_id", &self.brand_id)
+            .field("certificate_serial_no", &self.certificate_serial_no)
             .field("public_key_id", &self.public_key_id)
             .field("keys", &"<redacted>")
             .field("stocks", &self.stocks.len())
@@ -131,6 +137,7 @@ impl SimConfig {
     pub fn with_test_keys(stocks: Vec<SimStock>) -> Self {
         Self {
             brand_id: test_keys::BRAND_ID.into(),
+            certificate_serial_no: test_keys::CERT_SERIAL.into(),
             brand_public_key: test_keys::brand_public_key(),
             platform_private_key: test_keys::platform_private_key(),
             public_key_id: test_keys::PUBLIC_KEY_ID.into(),
@@ -158,6 +165,7 @@ impl Simulator {
             in_flight: AtomicU64::new(0),
             state: Mutex::new(State::new(config.stocks, config.latency)),
             brand_id: config.brand_id,
+            certificate_serial_no: config.certificate_serial_no,
             public_key_id: config.public_key_id,
             brand_key: RsaVerifier::new(config.brand_public_key),
             platform_signer: RsaSigner::new(config.platform_private_key),
@@ -348,6 +356,7 @@ pub fn cli_config(stocks_file: Option<&Path>) -> Result<SimConfig, String> {
 /// Runs a simulator until Ctrl-C, printing where it listens and how to point the bot at it.
 pub async fn serve_forever(addr: SocketAddr, config: SimConfig) -> io::Result<()> {
     let brand_id = config.brand_id.clone();
+    let serial = config.certificate_serial_no.clone();
     let public_key_id = config.public_key_id.clone();
     let stocks: Vec<String> = config
         .stocks
@@ -366,7 +375,7 @@ pub async fn serve_forever(addr: SocketAddr, config: SimConfig) -> io::Result<()
     );
     println!(
         "Point the bot at it: base_url = \"{}\", brand_id = \"{brand_id}\", \
-         wechatpay_public_key_id = \"{public_key_id}\", with the TEST keys from testdata/keys/ \
+         certificate_serial_no = \"{serial}\", wechatpay_public_key_id = \"{public_key_id}\", with the TEST keys from testdata/keys/ \
          (brand_apiclient_key.pem, wechatpay_pub.pem). Never use these keys for real.",
         simulator.base_url()
     );

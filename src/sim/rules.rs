@@ -4,8 +4,9 @@
 //!
 //! Choices where the spec says UNCONFIRMED (all documented in the `sim` module doc too):
 //! - an unknown stock is 404 NOT_FOUND (Request-ID code 268578608), not 400;
-//! - a wrong `brand_id` and a request timestamp more than 300 s away are 401 SIGN_ERROR, like a
-//!   signature that does not verify (the one 401 the client may retry after re-signing);
+//! - a wrong `brand_id`, an unknown certificate `serial_no` and a request timestamp more than
+//!   300 s away are 401 SIGN_ERROR, like a signature that does not verify (the one 401 the client
+//!   may retry after re-signing);
 //! - a `current_*` mismatch is 400 INVALID_REQUEST;
 //! - MAX_COUNT_PER_DAY on a stock without a daily limit is 400 INVALID_REQUEST, whatever
 //!   `current_max_count_per_day` says;
@@ -148,13 +149,14 @@ pub(crate) struct SignedRequest<'a> {
 /// Who the server is and how it checks requests.
 pub(crate) struct Authenticator<'a> {
     pub brand_id: &'a str,
+    pub certificate_serial_no: &'a str,
     pub public_key_id: &'a str,
     pub brand_key: &'a RsaVerifier,
 }
 
 impl Authenticator<'_> {
-    /// Checks in this order: Wechatpay-Serial, Authorization format, brand_id, timestamp window,
-    /// signature. The first failure is the answer.
+    /// Checks in this order: Wechatpay-Serial, Authorization format, brand_id, certificate
+    /// serial, timestamp window, signature. The first failure is the answer.
     pub fn check(&self, request: SignedRequest<'_>, now_unix: u64) -> Result<(), Outcome> {
         match request.serial {
             None => {
@@ -179,6 +181,14 @@ impl Authenticator<'_> {
             return Err(sign_error(format!(
                 "brand_id {} 与签名密钥不匹配",
                 fields.brand_id
+            )));
+        }
+        // The real API finds the brand API certificate by `serial_no`: with an unknown one
+        // there is no key to verify with, so it is a signature error, not a format error.
+        if fields.serial_no != self.certificate_serial_no {
+            return Err(sign_error(format!(
+                "serial_no {} 不是该品牌的品牌API证书序列号",
+                fields.serial_no
             )));
         }
         // Only canonical decimal seconds: the signed line is the header's text, and the shared

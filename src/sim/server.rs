@@ -49,6 +49,7 @@ const STALE_BY: Duration = Duration::from_secs(600);
 pub(crate) struct Shared {
     pub state: Mutex<State>,
     pub brand_id: String,
+    pub certificate_serial_no: String,
     pub public_key_id: String,
     pub brand_key: RsaVerifier,
     pub platform_signer: RsaSigner,
@@ -414,6 +415,7 @@ fn process(
     }
     let authenticator = Authenticator {
         brand_id: &shared.brand_id,
+        certificate_serial_no: &shared.certificate_serial_no,
         public_key_id: &shared.public_key_id,
         brand_key: &shared.brand_key,
     };

@@ -4,7 +4,10 @@
 //!
 //! * **REST** under `/api/v10/...`: the routes a slash-command/approval bot uses (gateway
 //!   discovery, command bulk-overwrite, interaction callbacks, webhook edits/follow-ups, channel
-//!   messages, reactions, DM channels). Every call is recorded as a [`RecordedRequest`] (path
+//!   messages, reactions, DM channels) and the reads `check-config --live` makes (`GET /users/@me`,
+//!   `/guilds/{id}` (with its roles), `/guilds/{id}/channels`, `/guilds/{id}/members/{user}`;
+//!   another guild is 404 10004 "Unknown Guild"). With [`FakeConfig::token`] set, a call without
+//!   that bot token is 401 `{"message":"401: Unauthorized","code":0}`. Every call is recorded as a [`RecordedRequest`] (path
 //!   without the `/api/v10` prefix and percent-decoded, so `✅` shows as `✅`). Unknown routes are
 //!   recorded too and answered with `404 {"message":"Unknown route","code":0}`. Several Discord
 //!   rules are enforced so bugs show up as HTTP errors, like the real thing: the 3 s initial-ack
@@ -121,6 +124,22 @@ const LOADING: u64 = 1 << 7;
 pub struct FakeChannel {
     pub id: u64,
     pub name: String,
+    /// Discord's channel type: 0 text (the default), 2 voice, 4 category, 5 announcement.
+    pub kind: u8,
+    /// Permissions an `@everyone` overwrite on this channel denies (0: no overwrite).
+    pub everyone_deny: u64,
+}
+
+impl FakeChannel {
+    /// A text channel without overwrites.
+    pub fn text(id: u64, name: &str) -> Self {
+        Self {
+            id,
+            name: name.to_string(),
+            kind: 0,
+            everyone_deny: 0,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -158,14 +177,13 @@ pub struct FakeConfig {
     /// Initial interaction responses later than this get 404 code 10062, as on Discord.
     /// `None` disables the check.
     pub ack_deadline: Option<Duration>,
+    /// The bot token REST calls must carry (`Authorization: Bot TOKEN`), else 401 as on
+    /// Discord. `None` accepts any.
+    pub token: Option<String>,
 }
 
 impl Default for FakeConfig {
     fn default() -> Self {
-        let channel = |id, name: &str| FakeChannel {
-            id,
-            name: name.to_string(),
-        };
         let member = |user_id, name: &str, roles: Vec<u64>| FakeMember {
             user_id,
             name: name.to_string(),
@@ -178,9 +196,9 @@ impl Default for FakeConfig {
             guild_id: GUILD_ID,
             guild_name: "Fake Guild".to_string(),
             channels: vec![
-                channel(APPROVALS_CHANNEL_ID, "budget-approvals"),
-                channel(NOTIFICATIONS_CHANNEL_ID, "budget-notifications"),
-                channel(GENERAL_CHANNEL_ID, "general"),
+                FakeChannel::text(APPROVALS_CHANNEL_ID, "budget-approvals"),
+                FakeChannel::text(NOTIFICATIONS_CHANNEL_ID, "budget-notifications"),
+                FakeChannel::text(GENERAL_CHANNEL_ID, "general"),
             ],
             default_channel_id: GENERAL_CHANNEL_ID,
             roles: vec![
@@ -203,6 +221,7 @@ impl Default for FakeConfig {
             heartbeat_interval_ms: 41_250,
             allow_resume: true,
             ack_deadline: Some(Duration::from_secs(3)),
+            token: None,
         }
     }
 }
@@ -982,13 +1001,24 @@ impl FakeDiscord {
     }
 
     fn channel_json(&self, c: &FakeChannel, position: usize) -> Value {
+        let overwrites = if c.everyone_deny == 0 {
+            json!([])
+        } else {
+            // Type 0: a role overwrite; the @everyone role's id is the guild's.
+            json!([{
+                "id": self.inner.cfg.guild_id.to_string(),
+                "type": 0,
+                "allow": "0",
+                "deny": c.everyone_deny.to_string(),
+            }])
+        };
         json!({
             "id": c.id.to_string(),
-            "type": 0,
+            "type": c.kind,
             "guild_id": self.inner.cfg.guild_id.to_string(),
             "name": c.name,
             "position": position,
-            "permission_overwrites": [],
+            "permission_overwrites": overwrites,
             "topic": null,
             "nsfw": false,
             "last_message_id": null,
@@ -1010,7 +1040,7 @@ impl FakeDiscord {
     fn partial_channel_json(&self, channel_id: u64) -> Value {
         match self.guild_channel(channel_id) {
             Some((_, c)) => json!({
-                "id": c.id.to_string(), "type": 0, "name": c.name,
+                "id": c.id.to_string(), "type": c.kind, "name": c.name,
                 "guild_id": self.inner.cfg.guild_id.to_string(),
                 "permissions": EVERYONE_PERMISSIONS.to_string(),
             }),
@@ -1035,7 +1065,22 @@ impl FakeDiscord {
         })
     }
 
-    fn guild_create_json(&self, st: &StateData) -> Value {
+    /// The guild's members, the bot's own member included.
+    fn guild_members(&self, st: &StateData) -> Vec<FakeMember> {
+        let cfg = &self.inner.cfg;
+        let mut members = st.members.clone();
+        if !members.iter().any(|m| m.user_id == cfg.bot_user_id) {
+            members.push(FakeMember {
+                user_id: cfg.bot_user_id,
+                name: cfg.bot_name.clone(),
+                roles: vec![],
+            });
+        }
+        members
+    }
+
+    /// The guild's roles, `@everyone` (id = guild id) first.
+    fn roles_json(&self) -> Vec<Value> {
         let cfg = &self.inner.cfg;
         let mut roles = vec![self.role_json(cfg.guild_id, "@everyone", EVERYONE_PERMISSIONS, 0)];
         roles.extend(
@@ -1044,21 +1089,23 @@ impl FakeDiscord {
                 .enumerate()
                 .map(|(i, r)| self.role_json(r.id, &r.name, r.permissions, i + 1)),
         );
-        let mut members: Vec<Value> = st.members.iter().map(|m| self.member_json(m)).collect();
-        if !st.members.iter().any(|m| m.user_id == cfg.bot_user_id) {
-            members.push(self.member_json(&FakeMember {
-                user_id: cfg.bot_user_id,
-                name: cfg.bot_name.clone(),
-                roles: vec![],
-            }));
-        }
-        let channels: Vec<Value> = cfg
+        roles
+    }
+
+    fn channels_json(&self) -> Vec<Value> {
+        self.inner
+            .cfg
             .channels
             .iter()
             .enumerate()
             .map(|(i, c)| self.channel_json(c, i))
-            .collect();
-        let guild = json!({
+            .collect()
+    }
+
+    /// The guild object as `GET /guilds/{id}` returns it (no gateway-only fields).
+    fn guild_json(&self, st: &StateData) -> Value {
+        let cfg = &self.inner.cfg;
+        json!({
             "id": cfg.guild_id.to_string(),
             "name": cfg.guild_name,
             "icon": null,
@@ -1073,9 +1120,7 @@ impl FakeDiscord {
             "verification_level": 0,
             "default_message_notifications": 1,
             "explicit_content_filter": 0,
-        });
-        let rest = json!({
-            "roles": roles,
+            "roles": self.roles_json(),
             "emojis": [],
             "features": [],
             "mfa_level": 0,
@@ -1099,24 +1144,36 @@ impl FakeDiscord {
             "premium_progress_bar_enabled": false,
             "safety_alerts_channel_id": null,
             "incidents_data": null,
+        })
+    }
+
+    fn guild_create_json(&self, st: &StateData) -> Value {
+        let members: Vec<Value> = self
+            .guild_members(st)
+            .iter()
+            .map(|m| self.member_json(m))
+            .collect();
+        let mut guild = self.guild_json(st);
+        let gateway_only = json!({
             "joined_at": "2024-01-01T00:00:00.000Z",
             "large": false,
             "unavailable": false,
             "member_count": members.len(),
             "voice_states": [],
             "members": members,
-            "channels": channels,
+            "channels": self.channels_json(),
             "threads": [],
             "presences": [],
             "stage_instances": [],
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
         });
-        let (Value::Object(mut guild), Value::Object(rest)) = (guild, rest) else {
+        let (Some(guild_fields), Value::Object(extra)) = (guild.as_object_mut(), gateway_only)
+        else {
             unreachable!("json objects")
         };
-        guild.extend(rest);
-        Value::Object(guild)
+        guild_fields.extend(extra);
+        guild
     }
 
     fn ready_json(&self, session_id: &str, shard: &Value) -> Value {
@@ -1349,6 +1406,20 @@ impl FakeDiscord {
                 };
                 reply(self.dm_channel_json(st, channel, user))
             }
+            ("GET", ["guilds", g]) if *g == guild => reply(self.guild_json(st)),
+            ("GET", ["guilds", g, "channels"]) if *g == guild => reply(json!(self.channels_json())),
+            ("GET", ["guilds", g, "members", user]) if *g == guild => {
+                let member = parse_id(user)
+                    .and_then(|id| self.guild_members(st).into_iter().find(|m| m.user_id == id));
+                match member {
+                    Some(m) => reply(self.member_json(&m)),
+                    None => error(StatusCode::NOT_FOUND, 10007, "Unknown Member"),
+                }
+            }
+            // Discord answers a guild the bot is not in like one that does not exist.
+            ("GET", ["guilds", g, ..]) if *g != guild => {
+                error(StatusCode::NOT_FOUND, 10004, "Unknown Guild")
+            }
             ("GET", ["channels", c]) => {
                 let Some(c) = parse_id(c) else {
                     return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
@@ -1363,6 +1434,15 @@ impl FakeDiscord {
             }
             _ => error(StatusCode::NOT_FOUND, 0, "Unknown route"),
         }
+    }
+
+    /// True when [`FakeConfig::token`] is set and the call does not carry it.
+    fn refuses_token(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = &self.inner.cfg.token else {
+            return false;
+        };
+        let sent = headers.get("authorization").and_then(|v| v.to_str().ok());
+        sent != Some(format!("Bot {token}").as_str())
     }
 
     fn with_message(
@@ -2179,6 +2259,9 @@ async fn rest_handler(
                 0,
                 "fake discord: gateway discovery unavailable",
             ),
+            _ if fake.refuses_token(&headers) => {
+                error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized")
+            }
             _ if decoded.starts_with("/api/v10/") => {
                 let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
                 fake.route(&mut st, &method, &segs, &json_body)
