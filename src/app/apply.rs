@@ -54,7 +54,7 @@ impl App {
     /// Approved → Submitting (atomically: one caller wins), re-read the stock, send the update
     /// with the stored request number and body, record the outcome. `resumed` is true when an
     /// earlier attempt (before a restart, or unconfirmed) may already have been applied.
-    #[tracing::instrument(skip_all, fields(request = %id, resumed))]
+    #[tracing::instrument(skip_all, fields(request = %id, resumed = resumed))]
     pub(super) async fn apply(
         &self,
         id: &str,
