@@ -19,6 +19,12 @@ USER budgetbot
 WORKDIR /data
 VOLUME ["/config", "/data"]
 ENV BUDGET_BOT_CONFIG=/config/config.toml
+# The image has no curl: `budget-bot healthcheck` asks the running bot's /healthz on the
+# `[ops] listen` address of the same config (0.0.0.0 is reached as 127.0.0.1); the config
+# needs an [ops] section, e.g. `listen = "0.0.0.0:9090"` to let Prometheus scrape /metrics.
+EXPOSE 9090
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["budget-bot", "healthcheck"]
 # DISCORD_TOKEN comes from the environment (e.g. `docker run --env-file`), never from the image.
 ENTRYPOINT ["budget-bot"]
 CMD ["run"]

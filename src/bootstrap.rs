@@ -134,6 +134,8 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> anyhow::
             users: demo_users(),
         }),
         discord: None,
+        ops: None,
+        log: Default::default(),
         source: "demo".into(),
     };
     let howto = [
@@ -206,6 +208,7 @@ pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Re
     let token = crate::chat::discord::Token::load(discord, &config.base_dir())?;
     let store_path = config.storage_path("run")?;
     let store = Store::open(&store_path)?;
+    let ops = start_ops(config, &store, &api).await?;
     // Dropping an unfinished start is safe: every state change is one atomic store
     // transaction, and whatever it left Approved or Submitting the next start resumes.
     let started = tokio::select! {
@@ -217,6 +220,9 @@ pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Re
         }
     };
     let mut bot = started?;
+    if let Some(ops) = &ops {
+        ops.readiness().watch("discord", bot.connection());
+    }
     tracing::info!("budget-bot running; SIGTERM or Ctrl-C stops it");
     let stopped = tokio::select! {
         () = stop.cancelled() => {
@@ -226,6 +232,27 @@ pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Re
         stopped = bot.wait() => stopped,
     };
     stopped
+}
+
+/// With `[ops] listen`: serves the health and metrics endpoints from now on (Discord counts
+/// as not connected until the bot is), and probes WeChat Pay with a read of the first
+/// allow-listed stock. Stopped when dropped.
+async fn start_ops(
+    config: &Config,
+    store: &Store,
+    api: &Arc<dyn CouponApi>,
+) -> anyhow::Result<Option<crate::ops::server::OpsServer>> {
+    use crate::ops::{health::Readiness, server::OpsServer};
+    let Some(ops) = &config.ops else {
+        return Ok(None);
+    };
+    let readiness = Arc::new(Readiness::new(Arc::new(store.clone())));
+    readiness.watch("discord", crate::chat::Connection::default());
+    let server = OpsServer::start(ops.listen, readiness).await?;
+    if let Some(stock) = config.stocks.first() {
+        server.probe(api.clone(), stock.clone());
+    }
+    Ok(Some(server))
 }
 
 /// A token cancelled on the first SIGTERM or SIGINT. The handlers are installed before this

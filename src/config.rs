@@ -340,6 +340,8 @@ impl Default for ApprovalConfig {
 
 /// Lives in the domain (the rules read it); re-exported so config files parse as before.
 pub use crate::domain::actor::Capability;
+/// `[ops]` and `[log]` live beside the code that reads them.
+pub use crate::ops::settings::{LogConfig, LogFormat, OpsConfig};
 
 /// `[console]`: identities of the console adapter.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -385,6 +387,10 @@ pub struct Config {
     pub console: Option<ConsoleConfig>,
     #[serde(default)]
     pub discord: Option<DiscordConfig>,
+    #[serde(default)]
+    pub ops: Option<OpsConfig>,
+    #[serde(default)]
+    pub log: LogConfig,
     /// Where the file was read from; relative paths inside it are taken from its folder.
     #[serde(skip)]
     pub source: PathBuf,
@@ -566,6 +572,14 @@ impl Config {
         self.discord.as_ref().ok_or(ConfigError::MissingSection {
             path: self.source.clone(),
             section: "discord",
+            command,
+        })
+    }
+
+    pub fn require_ops(&self, command: &'static str) -> Result<&OpsConfig, ConfigError> {
+        self.ops.as_ref().ok_or(ConfigError::MissingSection {
+            path: self.source.clone(),
+            section: "ops",
             command,
         })
     }

@@ -72,6 +72,8 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Exit 0 when the running bot's /healthz ([ops] listen) answers 200 within 5 s, else 1.
+    Healthcheck,
     /// Check or list the audit log.
     Audit {
         #[command(subcommand)]
@@ -110,14 +112,9 @@ enum AuditCmd {
     },
 }
 
-fn init_logs(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+/// Logs as `[log]` of `config` (when one is loaded) or `BUDGET_BOT_LOG_FORMAT` say.
+fn init_logs(default: &str, config: Option<&Config>) -> anyhow::Result<()> {
+    budget_bot::ops::logs::init(default, config.map(|c| &c.log))
 }
 
 fn fail(error: &anyhow::Error) -> ExitCode {
@@ -154,38 +151,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Cmd::Show { stock, json } => {
             // Request-IDs are logged at info: `RUST_LOG=info budget-bot show 123` shows them.
-            init_logs("warn");
             let config = Config::load(&cli.config)?;
+            init_logs("warn", Some(&config))?;
             show(&config, &stock, json).await
         }
         Cmd::Console { json } => {
-            init_logs("info");
             let config = Config::load(&cli.config)?;
+            init_logs("info", Some(&config))?;
             let store_path = config.storage_path("console")?;
             let api = client(&config, "console")?;
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
             budget_bot::bootstrap::run_console(&config, api, &store_path, json, stdin).await
         }
         Cmd::Sim { listen, stocks } => {
-            init_logs("info");
+            init_logs("info", None)?;
             let config = budget_bot::sim::cli_config(stocks.as_deref()).map_err(|e| anyhow!(e))?;
             budget_bot::sim::serve_forever(listen, config)
                 .await
                 .with_context(|| format!("simulator on {listen}"))
         }
         Cmd::Demo { json } => {
-            init_logs("warn");
+            init_logs("warn", None)?;
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
             budget_bot::bootstrap::run_demo(json, stdin).await
         }
         Cmd::Run => {
-            init_logs("info");
             let config = Config::load(&cli.config)?;
+            init_logs("info", Some(&config))?;
             let api = client(&config, "run")?;
             budget_bot::bootstrap::run_discord(&config, api).await
         }
         Cmd::CheckConfig { live, json } => {
-            init_logs("error");
+            init_logs("error", None)?;
             let report = budget_bot::ops::check::check_config(&cli.config, live).await;
             if json {
                 print_line(&report.json().to_string())?;
@@ -198,16 +195,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Cmd::Audit { command } => {
-            init_logs("warn");
+        Cmd::Healthcheck => {
             let config = Config::load(&cli.config)?;
+            let listen = config.require_ops("healthcheck")?.listen;
+            budget_bot::ops::health::healthcheck(listen)
+                .await
+                .map_err(|why| anyhow!("not healthy: {why}"))
+        }
+        Cmd::Audit { command } => {
+            let config = Config::load(&cli.config)?;
+            init_logs("warn", Some(&config))?;
             let store_path = config.storage_path("audit")?;
             let store = Store::open(&store_path)?;
             audit(&config, &store, command)
         }
         Cmd::Store { command } => {
-            init_logs("warn");
             let config = Config::load(&cli.config)?;
+            init_logs("warn", Some(&config))?;
             let store_path = config.storage_path("store")?;
             store_command(&store_path, command)
         }

@@ -5,25 +5,18 @@
 mod common;
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::ExitStatus;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use budget_bot::domain::request::RequestState;
 use budget_bot::sim::{Fault, FaultMatch, RequestRecord, SimHandle, Simulator};
 use budget_bot::store::Store;
-use serde_json::{json, Value};
+use serde_json::Value;
 use support::fake_discord::{
-    FakeConfig, FakeDiscord, GatewayAnswer, ALICE_ID, APPROVALS_CHANNEL_ID, BOB_ID,
+    FakeConfig, FakeDiscord, GatewayAnswer, ALICE_ID, APPROVALS_CHANNEL_ID,
     NOTIFICATIONS_CHANNEL_ID,
 };
-use tokio::io::AsyncReadExt;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-/// What the issue requires: `run` is gone within this long after SIGTERM.
-const STOP_LIMIT: Duration = Duration::from_secs(10);
+use support::process::{approve, request, wait_applied_cards, Bot, WAIT};
 
 /// Longer than any stop may take, shorter than the client's request timeout in these configs,
 /// so an update stalled by it is still in flight when the bot is stopped.
@@ -75,145 +68,6 @@ impl World {
             .handle()
             .push_fault(FaultMatch::UpdateBudget, Fault::Delay(STALL));
     }
-}
-
-/// One `budget-bot run` process; its log is collected as it is written.
-struct Bot {
-    child: tokio::process::Child,
-    log: Arc<Mutex<String>>,
-    reader: tokio::task::JoinHandle<()>,
-}
-
-/// How a process ended: when, with what status, and its log.
-struct Ended {
-    took: Duration,
-    status: ExitStatus,
-    log: String,
-}
-
-impl Ended {
-    /// Status 0, within [`STOP_LIMIT`], saying it shut down.
-    fn assert_clean_stop(&self) {
-        assert!(self.status.success(), "{:?}: {}", self.status, self.log);
-        assert!(self.took < STOP_LIMIT, "took {:?}: {}", self.took, self.log);
-        assert!(self.log.contains("shutting down"), "{}", self.log);
-    }
-}
-
-impl Bot {
-    fn start(config: &Path) -> Bot {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_budget-bot"))
-            .args(["--config", config.to_str().unwrap(), "run"])
-            .env("DISCORD_TOKEN", "fake-token")
-            .env_remove("RUST_LOG")
-            .env_remove("BUDGET_BOT_CONFIG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the binary runs");
-        let mut stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        let reader = tokio::spawn(async move {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Bot { child, log, reader }
-    }
-
-    /// Sends SIGTERM and waits for the exit (SIGKILL after [`WAIT`], then fails).
-    async fn terminate(self) -> Ended {
-        let pid = self.child.id().expect("still running").to_string();
-        let sent = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        self.wait_exit().await
-    }
-
-    /// Kills the process with SIGKILL, as a crash or an OOM kill would.
-    async fn kill(mut self) -> Ended {
-        self.child.start_kill().unwrap();
-        self.wait_exit().await
-    }
-
-    async fn wait_exit(mut self) -> Ended {
-        let since = Instant::now();
-        let status = match tokio::time::timeout(WAIT, self.child.wait()).await {
-            Ok(status) => status.unwrap(),
-            Err(_) => {
-                let _ = self.child.start_kill();
-                let _ = self.child.wait().await;
-                panic!(
-                    "still running {WAIT:?} after the signal; log:\n{}",
-                    self.log.lock().unwrap()
-                );
-            }
-        };
-        let took = since.elapsed();
-        let _ = self.reader.await;
-        let log = self.log.lock().unwrap().clone();
-        Ended { took, status, log }
-    }
-}
-
-/// Bob requests `subcommand stock limit`; returns the id of the card that appears for it.
-async fn request(fake: &FakeDiscord, subcommand: &str, stock: &str, limit: i64) -> u64 {
-    let before = fake.messages_in(APPROVALS_CHANNEL_ID).len();
-    let it = fake
-        .send_interaction_command(
-            BOB_ID,
-            "budget",
-            subcommand,
-            vec![("stock", json!(stock)), ("limit", json!(limit))],
-        )
-        .await;
-    fake.wait_until("the requester's reply", WAIT, |f| {
-        f.original_response(&it)
-            .and_then(|m| m["content"].as_str().map(|c| c.contains("Card: ")))
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap();
-    let cards = fake.messages_in(APPROVALS_CHANNEL_ID);
-    assert_eq!(cards.len(), before + 1);
-    cards[before]["id"].as_str().unwrap().parse().unwrap()
-}
-
-/// Alice clicks Approve on a card.
-async fn approve(fake: &FakeDiscord, card: u64) {
-    let message = fake.message(card).unwrap();
-    let approve = message["components"][0]["components"][0]["custom_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(approve.ends_with(":approve"), "{approve}");
-    fake.send_component_click(ALICE_ID, card, &approve).await;
-}
-
-fn description(fake: &FakeDiscord, card: u64) -> String {
-    fake.message(card)
-        .and_then(|m| m["embeds"][0]["description"].as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-async fn wait_applied_cards(fake: &FakeDiscord, cards: &[u64]) {
-    fake.wait_until("every card to show Applied", WAIT, |f| {
-        cards
-            .iter()
-            .all(|c| description(f, *c).contains("Status: Applied"))
-    })
-    .await
-    .unwrap();
 }
 
 fn updates(sim: &SimHandle) -> Vec<RequestRecord> {

@@ -54,6 +54,7 @@ impl App {
     /// Approved → Submitting (atomically: one caller wins), re-read the stock, send the update
     /// with the stored request number and body, record the outcome. `resumed` is true when an
     /// earlier attempt (before a restart, or unconfirmed) may already have been applied.
+    #[tracing::instrument(skip_all, fields(request = %id, resumed = resumed))]
     pub(super) async fn apply(
         &self,
         id: &str,
@@ -78,6 +79,9 @@ impl App {
             // Someone else is applying it, or it is already done.
             return Ok(self.store.get(id)?);
         };
+        if !may_have_been_sent {
+            crate::ops::metrics::request_entered(RequestState::Submitting);
+        }
         failpoint::hit("after_submitting");
         let live = match self.api.get_stock(&request.stock_key()).await {
             Ok(response) => response.value,
@@ -256,6 +260,7 @@ impl App {
                     .unwrap_or(request.clone()))
             }
         };
+        crate::ops::metrics::request_entered(state);
         failpoint::hit("after_applied");
         self.update_card(&request).await;
         let kind = match state {

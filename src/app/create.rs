@@ -12,6 +12,7 @@ use super::{messages, App, AppError, Denial, NoticeKind, Outcome, ReadPurpose};
 
 impl App {
     /// `/budget set-daily|set-total`: checks the live stock, stores the request, posts its card.
+    #[tracing::instrument(skip_all, fields(stock = %crate::domain::text::echo(token), actor = %actor.id))]
     pub async fn request_change(
         &self,
         actor: &Actor,
@@ -86,6 +87,7 @@ impl App {
             &request,
             AuditNote::new(now, "requested", Some(actor.as_ref())),
         )?;
+        crate::ops::metrics::request_entered(RequestState::Pending);
         failpoint::hit("after_request_stored");
         let request = self.attach_card(request).await?;
         drop(working);
@@ -119,6 +121,7 @@ impl App {
             Ok(card) => card,
             Err(e) => {
                 tracing::error!(request = %request.id, error = %e, "could not post approval card");
+                crate::ops::metrics::notify_failed();
                 return Ok(request);
             }
         };
@@ -137,6 +140,7 @@ impl App {
         })?;
         if let Err(e) = self.notifier.decorate_card(&card).await {
             tracing::warn!(request = %request.id, error = %e, "could not finish the approval card; its buttons still work");
+            crate::ops::metrics::notify_failed();
         }
         let Some(latest) = self.store.get(request.id.as_str())? else {
             return Ok(stored.map(|(r, _)| r).unwrap_or(request));

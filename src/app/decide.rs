@@ -57,6 +57,7 @@ impl App {
             .map(Some)
     }
 
+    #[tracing::instrument(skip_all, fields(request = %request.id, stock = %request.stock_id, actor = %actor.id))]
     async fn decide_request(
         &self,
         actor: &Actor,
@@ -82,6 +83,9 @@ impl App {
             Ok(done) => done,
             Err(denied) => return Ok(denied.into()),
         };
+        if request.state != RequestState::Pending {
+            crate::ops::metrics::request_entered(request.state);
+        }
         self.update_card(&request).await;
         let decided = |request: ChangeRequest, decided| Outcome::Decided {
             request: Box::new(request),
@@ -140,6 +144,7 @@ impl App {
             Ok((request, ())) => request,
             Err(denied) => return Ok(denied.into()),
         };
+        crate::ops::metrics::request_entered(RequestState::Cancelled);
         self.update_card(&request).await;
         self.announce(NoticeKind::Cancelled, &request, Some(actor), || {
             messages::cancelled_notice(&actor.display, &request)
@@ -173,6 +178,7 @@ impl App {
         let Ok((request, ())) = expired else {
             return Ok(false);
         };
+        crate::ops::metrics::request_entered(RequestState::Expired);
         self.update_card(&request).await;
         self.announce(NoticeKind::Expired, &request, None, || {
             messages::expired_notice(&request)

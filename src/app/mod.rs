@@ -148,6 +148,7 @@ impl App {
     async fn update_card(&self, request: &ChangeRequest) {
         if let Err(e) = self.notifier.update_card(request).await {
             tracing::error!(request = %request.id, error = %e, "could not update approval card");
+            crate::ops::metrics::notify_failed();
         }
     }
 
@@ -166,6 +167,7 @@ impl App {
         };
         if let Err(e) = self.notifier.notify(&notice).await {
             tracing::error!(request = %request.id, error = %e, "could not post notification");
+            crate::ops::metrics::notify_failed();
         }
     }
 }

@@ -298,6 +298,7 @@ impl Console {
             Ok(input) => input,
             Err(refusal) => return self.private(user.to_string(), refusal),
         };
+        crate::ops::metrics::chat_event("console", input_kind(&input));
         match self.runtime.app().handle(&actor, input).await {
             Ok(outcome) => self.reply(user, &outcome),
             Err(e) => self.error(&e),
@@ -351,6 +352,17 @@ fn parse_input(text: &str) -> Result<Input, String> {
         ["click", "reject", request] => Ok(decide(request, Decision::Reject, Via::Button)),
         ["click", other, request] => Err(messages::not_a_button(other, request)),
         _ => Err(messages::console_not_understood(text, APPROVE_EMOJI)),
+    }
+}
+
+/// The `kind` label of a console input, named as on the other platforms.
+fn input_kind(input: &Input) -> &'static str {
+    match input {
+        Input::Text(_) | Input::Command(_) => "command",
+        Input::Decide {
+            via: Via::Button, ..
+        } => "button",
+        Input::Decide { .. } => "reaction",
     }
 }
 

@@ -5,9 +5,27 @@
 pub mod console;
 pub mod discord;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crate::app::messages;
 use crate::domain::policy::Decision;
 use crate::domain::request::{ChangeRequest, RequestState};
+
+/// Whether an adapter is connected to its platform right now, for `/readyz`. Clones share
+/// one flag: the adapter sets it, the ops server reads it.
+#[derive(Clone, Debug, Default)]
+pub struct Connection(Arc<AtomicBool>);
+
+impl Connection {
+    pub fn set(&self, connected: bool) {
+        self.0.store(connected, Ordering::Relaxed);
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 /// The reactions a card invites.
 pub const APPROVE_EMOJI: &str = "✅";

@@ -235,6 +235,7 @@ impl WechatPayClient {
                         return Err(error);
                     }
                     tracing::warn!(%method, path, attempt, %error, "SIGN_ERROR: re-signing once");
+                    crate::ops::metrics::api_retry(&error);
                     resigned = true;
                     attempt += 1;
                     continue;
@@ -242,6 +243,7 @@ impl WechatPayClient {
                 Err(AttemptError::Unreachable(error, wait)) => match self.failover(host) {
                     Some(next) => {
                         tracing::warn!(%method, path, attempt, from = host.as_str(), to = next.as_str(), backup = %self.base(next).origin().ascii_serialization(), %error, "WeChat Pay host unreachable: sending the same request to the backup host");
+                        crate::ops::metrics::api_retry(&error);
                         host = next;
                         failovers += 1;
                         attempt += 1;
@@ -256,6 +258,7 @@ impl WechatPayClient {
                 return Err(error);
             }
             tracing::warn!(%method, path, attempt, host = host.as_str(), wait_ms = wait.as_millis() as u64, %error, "retrying WeChat Pay call");
+            crate::ops::metrics::api_retry(&error);
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -415,10 +418,22 @@ fn transport_reason(e: &reqwest::Error) -> String {
     reason
 }
 
+/// Counts and times one logical call (every attempt and backoff) for `/metrics`, and
+/// remembers whether it succeeded for `/readyz`.
+fn record_call<T>(
+    endpoint: &'static str,
+    started: Instant,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    crate::ops::metrics::api_call(endpoint, started.elapsed(), result)
+}
+
 #[async_trait]
 impl CouponApi for WechatPayClient {
     async fn get_stock(&self, stock: &StockKey) -> Result<ApiResponse<StockEntity>, ApiError> {
-        self.call(stock, Method::GET, &stock.path(), b"").await
+        let started = Instant::now();
+        let result = self.call(stock, Method::GET, &stock.path(), b"").await;
+        record_call("get_stock", started, result)
     }
 
     async fn update_budget(
@@ -426,13 +441,10 @@ impl CouponApi for WechatPayClient {
         stock: &StockKey,
         request: &UpdateBudgetRequest,
     ) -> Result<ApiResponse<StockEntity>, ApiError> {
-        self.call(
-            stock,
-            Method::POST,
-            &stock.update_budget_path(),
-            request.body(),
-        )
-        .await
+        let started = Instant::now();
+        let path = stock.update_budget_path();
+        let result = self.call(stock, Method::POST, &path, request.body()).await;
+        record_call("update_budget", started, result)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests. Include with `mod support;` from a test crate.
 
 pub mod fake_discord;
+pub mod process;
 
 use fake_discord::{
     FakeDiscord, APPROVALS_CHANNEL_ID, APPROVER_ROLE_ID, GUILD_ID, NOTIFICATIONS_CHANNEL_ID,

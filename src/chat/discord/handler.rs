@@ -6,17 +6,17 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serenity::all::{
-    CommandInteraction, ComponentInteraction, CreateAutocompleteResponse,
+    CommandInteraction, ComponentInteraction, ConnectionStage, CreateAutocompleteResponse,
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
     CreateMessage, EditInteractionResponse, Interaction, Member, Reaction, ReactionType, Ready,
-    RoleId, UserId,
+    RoleId, ShardStageUpdateEvent, UserId,
 };
 use serenity::async_trait;
 use serenity::client::{Context, EventHandler};
 
 use crate::app::runtime::Runtime;
 use crate::app::{messages, Denial, Input, Outcome};
-use crate::chat::{decision_for_emoji, emoji_of};
+use crate::chat::{decision_for_emoji, emoji_of, Connection};
 use crate::domain::command::Command;
 use crate::domain::custom_id;
 use crate::domain::request::CardKey;
@@ -38,6 +38,7 @@ pub struct Handler {
     runtime: Runtime,
     settings: DiscordSettings,
     bot_user: OnceLock<UserId>,
+    connection: Connection,
 }
 
 fn member_roles(member: Option<&Member>) -> &[RoleId] {
@@ -50,7 +51,13 @@ impl Handler {
             runtime,
             settings,
             bot_user: OnceLock::new(),
+            connection: Connection::default(),
         }
+    }
+
+    /// Set while the gateway session is up (from `ready` until the shard leaves Connected).
+    pub(super) fn connection(&self) -> Connection {
+        self.connection.clone()
     }
 
     fn reply_text(&self, outcome: &Outcome) -> String {
@@ -275,10 +282,21 @@ async fn send_dm(ctx: &Context, user: UserId, text: &str) {
     }
 }
 
+/// The `kind` label of an interaction.
+fn interaction_kind(interaction: &Interaction) -> &'static str {
+    match interaction {
+        Interaction::Command(_) => "command",
+        Interaction::Autocomplete(_) => "autocomplete",
+        Interaction::Component(_) => "button",
+        _ => "other",
+    }
+}
+
 #[async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         let _ = self.bot_user.set(ready.user.id);
+        self.connection.set(true);
         match self
             .settings
             .guild_id
@@ -292,7 +310,12 @@ impl EventHandler for Handler {
         }
     }
 
+    async fn shard_stage_update(&self, _ctx: Context, event: ShardStageUpdateEvent) {
+        self.connection.set(event.new == ConnectionStage::Connected);
+    }
+
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        crate::ops::metrics::chat_event(PLATFORM, interaction_kind(&interaction));
         self.runtime
             .run(async {
                 match &interaction {
@@ -310,6 +333,7 @@ impl EventHandler for Handler {
     }
 
     async fn reaction_add(&self, ctx: Context, reaction: Reaction) {
+        crate::ops::metrics::chat_event(PLATFORM, "reaction");
         self.runtime.run(self.on_reaction(&ctx, &reaction)).await
     }
 }

@@ -47,6 +47,7 @@ pub struct RunningBot {
     client_task: tokio::task::JoinHandle<Result<(), serenity::Error>>,
     runtime: Runtime,
     gateway_url: String,
+    connection: crate::chat::Connection,
 }
 
 impl RunningBot {
@@ -76,6 +77,11 @@ impl RunningBot {
             Ok(result) => result.context("Discord client stopped"),
             Err(e) => Err(e).context("Discord client task failed"),
         }
+    }
+
+    /// Whether the gateway session is up now (for `/readyz`).
+    pub fn connection(&self) -> crate::chat::Connection {
+        self.connection.clone()
     }
 
     /// The gateway URL the bot connects to, as the configured server named it.
@@ -148,6 +154,7 @@ pub async fn start(
     let notifier = Arc::new(DiscordNotifier::new(settings.clone()));
     let runtime = Runtime::new(Arc::new(parts.with_notifier(notifier.clone())));
     let handler = Arc::new(Handler::new(runtime.clone(), settings.clone()));
+    let connection = handler.connection();
     let (mut client, gateway_url) = build_client(token, &settings, handler).await?;
     notifier.set_http(client.http.clone());
     runtime
@@ -161,5 +168,6 @@ pub async fn start(
         client_task,
         runtime,
         gateway_url,
+        connection,
     })
 }
