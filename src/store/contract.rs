@@ -522,21 +522,15 @@ fn the_open_index_follows_every_transition<B: Backend>() {
     stale.state = Approved;
     let mut cancelled = pending.clone();
     cancelled.state = Cancelled;
-    let note = AuditNote::new(4000, "cancelled", None);
-    assert_eq!(
+    let cancel_from = |expected: &ChangeRequest| {
+        let note = AuditNote::new(4000, "cancelled", None);
         store
-            .compare_and_set("cccccccc", &stale, &cancelled, note)
-            .unwrap(),
-        Cas::Conflict
-    );
+            .compare_and_set("cccccccc", expected, &cancelled, note)
+            .unwrap()
+    };
+    assert_eq!(cancel_from(&stale), Cas::Conflict);
     assert_eq!(open_ids(&store, &[Pending]), ids(&["dddddddd", "cccccccc"]));
-    let note = AuditNote::new(4000, "cancelled", None);
-    assert_eq!(
-        store
-            .compare_and_set("cccccccc", &pending, &cancelled, note)
-            .unwrap(),
-        Cas::Swapped
-    );
+    assert_eq!(cancel_from(&pending), Cas::Swapped);
     assert_eq!(open_ids(&store, &[Pending]), ids(&["dddddddd"]));
     indexes_match_a_full_scan(&*store);
 }
