@@ -806,6 +806,20 @@ mod tests {
         assert_eq!(store.audit_tail("123", 1).unwrap()[0].seq, 8);
         crate::store::contract::indexes_match_a_full_scan(&*store);
         assert_eq!(store.verify_audit().unwrap(), Ok(8));
+
+        // A change through the indexes moves the mark with it: no index again on open.
+        let approved = store.get(d.id.as_str()).unwrap().unwrap();
+        let applied = ChangeRequest {
+            state: Applied,
+            ..approved.clone()
+        };
+        let note = AuditNote::new(4000, "applied", None);
+        let cas = store.compare_and_set(d.id.as_str(), &approved, &applied, note);
+        assert_eq!(cas.unwrap(), Cas::Swapped);
+        store.open.remove(open_key(&b)).unwrap();
+        drop(store);
+        let store = SledStore::open(&path).unwrap();
+        assert_eq!(open_ids(&store, &[Approved]), Vec::<String>::new());
     }
 
     #[test]
