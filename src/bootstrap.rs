@@ -70,7 +70,7 @@ pub async fn run_console<R: AsyncBufRead + Unpin>(
             config.source.display()
         );
     }
-    let store = Store::open(store_path)?;
+    let store = Store::open_with(store_path, &config.store_options())?;
     let out = Arc::new(Output::stdout(json));
     let console = console(config, api, store, out, Arc::new(SystemClock)).await?;
     run_to_end(&console, input).await
@@ -207,7 +207,7 @@ pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Re
     let discord = config.require_discord("run")?;
     let token = crate::chat::discord::Token::load(discord, &config.base_dir())?;
     let store_path = config.storage_path("run")?;
-    let store = Store::open(&store_path)?;
+    let store = Store::open_with(&store_path, &config.store_options())?;
     let ops = start_ops(config, &store, &api).await?;
     // Dropping an unfinished start is safe: every state change is one atomic store
     // transaction, and whatever it left Approved or Submitting the next start resumes.

@@ -206,23 +206,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&cli.config)?;
             init_logs("warn", Some(&config))?;
             let store_path = config.storage_path("audit")?;
-            let store = Store::open(&store_path)?;
+            let store = Store::open_with(&store_path, &config.store_options())?;
             audit(&config, &store, command)
         }
         Cmd::Store { command } => {
             let config = Config::load(&cli.config)?;
             init_logs("warn", Some(&config))?;
             let store_path = config.storage_path("store")?;
-            store_command(&store_path, command)
+            store_command(&store_path, &config.store_options(), command)
         }
     }
 }
 
-fn store_command(store_path: &std::path::Path, command: StoreCmd) -> anyhow::Result<()> {
+fn store_command(
+    store_path: &std::path::Path,
+    options: &budget_bot::store::StoreOptions,
+    command: StoreCmd,
+) -> anyhow::Result<()> {
     use budget_bot::store::backup;
     match command {
         StoreCmd::Backup { file } => {
-            let (summary, route) = backup::backup(store_path, &file)?;
+            let (summary, route) = backup::backup(store_path, options, &file)?;
             print_line(&format!(
                 "backup of {} written to {}: {summary}; {route}",
                 store_path.display(),
@@ -230,7 +234,7 @@ fn store_command(store_path: &std::path::Path, command: StoreCmd) -> anyhow::Res
             ))
         }
         StoreCmd::Restore { file } => {
-            let store = Store::open(store_path)?;
+            let store = Store::open_with(store_path, options)?;
             let summary = backup::restore(&store, store_path, &file)?;
             let verified = match store.verify_audit()? {
                 Ok(count) => format!("audit verify: {count} entries, hash chain intact"),
@@ -291,9 +295,8 @@ fn audit(config: &Config, store: &Store, command: AuditCmd) -> anyhow::Result<()
         },
         AuditCmd::Show { stock } => {
             let stocks = Allowlist::new(config.stocks.clone());
-            let entries = queries::audit_entries(store, &stocks, stock.as_deref())??;
-            for entry in &entries {
-                print_line(&messages::audit_line(entry))?;
+            for entry in queries::audit_entries(store, &stocks, stock.as_deref())?? {
+                print_line(&messages::audit_line(&entry?))?;
             }
             Ok(())
         }

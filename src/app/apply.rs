@@ -22,7 +22,7 @@ impl App {
     /// outcome could not be confirmed), resumed with their stored number. Run at start and
     /// then periodically by the adapters. Returns the ids resumed.
     pub async fn retry_unresolved(&self) -> Result<Vec<String>, AppError> {
-        for request in self.store.in_state(&[RequestState::Pending])? {
+        for request in self.store.open_requests(&[RequestState::Pending])? {
             if request.card.is_some() {
                 continue;
             }
@@ -38,7 +38,7 @@ impl App {
         let mut resumed = Vec::new();
         for request in self
             .store
-            .in_state(&[RequestState::Approved, RequestState::Submitting])?
+            .open_requests(&[RequestState::Approved, RequestState::Submitting])?
         {
             let id = request.id.to_string();
             if self.store.is_busy(&id) {

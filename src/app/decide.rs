@@ -160,7 +160,7 @@ impl App {
     pub async fn expire_due(&self) -> Result<usize, AppError> {
         let now = self.clock.now();
         let mut expired = 0;
-        for request in self.store.in_state(&[RequestState::Pending])? {
+        for request in self.store.open_requests(&[RequestState::Pending])? {
             if policy::is_expired(&request, now) && self.expire_one(&request).await? {
                 expired += 1;
             }

@@ -137,7 +137,7 @@ impl App {
                     .await
             }
             Command::Pending => Ok(Outcome::Pending(
-                self.store.in_state(&[RequestState::Pending])?,
+                self.store.open_requests(&[RequestState::Pending])?,
             )),
             Command::Cancel { request } => self.cancel(actor, &request).await,
             Command::History { stock, count } => self.history(&stock, count as usize),

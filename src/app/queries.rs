@@ -3,7 +3,7 @@
 
 use crate::config::StockConfig;
 use crate::domain::command::{self, StockEntry, UnknownStock};
-use crate::store::AuditEntry;
+use crate::store::{AuditIter, RequestStore, StoreError};
 use crate::wechatpay::{ApiError, CouponApi, StockEntity};
 
 use super::{App, AppError, Denial, Outcome, ReadPurpose};
@@ -65,18 +65,19 @@ pub async fn read_stock<'a>(
     }
 }
 
-/// The audit entries of one stock (id or name), or of all stocks with `None`.
-pub fn audit_entries(
-    store: &dyn crate::store::RequestStore,
+/// The audit entries of one stock (id or name), or of all stocks with `None`, oldest first,
+/// read one at a time as the iterator is advanced.
+pub fn audit_entries<'s>(
+    store: &'s dyn RequestStore,
     stocks: &Allowlist,
     stock: Option<&str>,
-) -> Result<Result<Vec<AuditEntry>, UnknownStock>, crate::store::StoreError> {
+) -> Result<Result<AuditIter<'s>, UnknownStock>, StoreError> {
     let stock_id = match stock.map(|token| stocks.resolve(token)) {
         Some(Ok(stock)) => Some(stock.stock_id.as_str()),
         Some(Err(unknown)) => return Ok(Err(unknown)),
         None => None,
     };
-    store.audit_entries(stock_id).map(Ok)
+    store.audit_iter(stock_id).map(Ok)
 }
 
 impl App {
@@ -97,18 +98,15 @@ impl App {
         }
     }
 
-    /// `/budget history`: the last `count` audit entries of a stock.
+    /// `/budget history`: the last `count` audit entries of a stock, oldest first; only those
+    /// are read.
     pub fn history(&self, token: &str, count: usize) -> Result<Outcome, AppError> {
         let stock = match self.resolve_stock(token) {
             Ok(stock) => stock,
             Err(denied) => return Ok(denied.into()),
         };
-        let mut entries = match audit_entries(&*self.store, &self.stocks, Some(&stock.stock_id))? {
-            Ok(entries) => entries,
-            Err(unknown) => return Ok(Denial::UnknownStock(unknown).into()),
-        };
-        let skip = entries.len().saturating_sub(count);
-        entries.drain(..skip);
+        let mut entries = self.store.audit_tail(&stock.stock_id, count)?;
+        entries.reverse();
         Ok(Outcome::History {
             stock: stock.label(),
             entries,

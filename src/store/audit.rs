@@ -100,19 +100,26 @@ pub struct AuditBreak {
 
 /// Checks a whole log: `entries` in stored order, each with the sequence number it is stored
 /// under and the entry (or why it cannot be read), then the head. Names the first break.
-pub(crate) fn verify(
-    entries: impl IntoIterator<Item = (u64, Result<AuditEntry, String>)>,
+/// Entries are taken one at a time, so a log read lazily is never held whole; an error
+/// reading the log (not an entry that is unreadable) stops the check and is returned.
+pub(crate) fn verify<E>(
+    entries: impl IntoIterator<Item = Result<(u64, Result<AuditEntry, String>), E>>,
     head: Option<&AuditHead>,
-) -> Result<u64, AuditBreak> {
+) -> Result<Result<u64, AuditBreak>, E> {
     let mut chain = ChainCheck::new();
-    for (seq, entry) in entries {
-        let entry = entry.map_err(|e| AuditBreak {
-            seq,
-            reason: format!("entry is not readable: {e}"),
-        })?;
-        chain.push(seq, &entry)?;
+    for item in entries {
+        let (seq, entry) = item?;
+        let checked = entry
+            .map_err(|e| AuditBreak {
+                seq,
+                reason: format!("entry is not readable: {e}"),
+            })
+            .and_then(|entry| chain.push(seq, &entry));
+        if let Err(broken) = checked {
+            return Ok(Err(broken));
+        }
     }
-    chain.finish(head)
+    Ok(chain.finish(head))
 }
 
 /// The audit chain checked entry by entry, in order: sequence numbers from 1, each entry

@@ -8,7 +8,8 @@
 //! has been read and checked: counts, digest, the audit chain and head, and that each request
 //! is in the state its last audit entry says. Beyond one record, only request ids (and each
 //! one's last state) are held while a backup is written; restore holds the whole store once,
-//! in the transaction that writes it.
+//! in the transaction that writes it. The indexes are not in the file: restore builds them
+//! from what it wrote.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -23,9 +24,9 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use super::audit::{hex, AuditEntry, AuditHead, ChainCheck};
 use super::sled::{
     audit_key_seq, card_key_bytes, card_key_from_bytes, decode, encode, utf8, KEY_AUDIT_HEAD,
-    KEY_LAST_REQUEST,
+    KEY_INDEXED, KEY_LAST_REQUEST,
 };
-use super::{CardKey, RequestStore, Store, StoreError};
+use super::{CardKey, RequestStore, Store, StoreError, StoreOptions};
 use crate::domain::request::{ChangeRequest, RequestState};
 use crate::domain::text;
 
@@ -201,20 +202,28 @@ fn io_error(what: &'static str, path: &Path) -> impl Fn(std::io::Error) -> Backu
 /// `store backup`: writes the store at `store_path` to `file` (replaced atomically, so a
 /// failed backup leaves no partial file). The store is read directly when no other process
 /// holds it, or else through a verified copy of its folder; the lock is never waited on.
-pub fn backup(store_path: &Path, file: &Path) -> Result<(Summary, Route), BackupError> {
+pub fn backup(
+    store_path: &Path,
+    options: &StoreOptions,
+    file: &Path,
+) -> Result<(Summary, Route), BackupError> {
     if !store_path.exists() {
         return Err(BackupError::NoStore {
             path: store_path.display().to_string(),
         });
     }
-    match Store::open(store_path) {
+    match Store::open_with(store_path, options) {
         Ok(store) => Ok((write_file(&store, file)?, Route::Direct)),
-        Err(StoreError::Locked { .. }) => backup_from_copies(store_path, file),
+        Err(StoreError::Locked { .. }) => backup_from_copies(store_path, options, file),
         Err(e) => Err(e.into()),
     }
 }
 
-fn backup_from_copies(store_path: &Path, file: &Path) -> Result<(Summary, Route), BackupError> {
+fn backup_from_copies(
+    store_path: &Path,
+    options: &StoreOptions,
+    file: &Path,
+) -> Result<(Summary, Route), BackupError> {
     let mut last = String::new();
     for attempt in 1..=COPY_ATTEMPTS {
         if attempt > 1 {
@@ -233,7 +242,7 @@ fn backup_from_copies(store_path: &Path, file: &Path) -> Result<(Summary, Route)
             last = format!("copying the folder failed: {e}");
             continue;
         }
-        let store = match Store::open(&copy) {
+        let store = match Store::open_with(&copy, options) {
             Ok(store) => store,
             Err(e) => {
                 last = format!("the copy does not open: {e}");
@@ -472,14 +481,17 @@ impl Consistency {
 }
 
 /// `store restore`: reads and checks all of `file`, then writes it into the store in one
-/// transaction. A store that is not empty is refused and left as it is.
+/// transaction, then indexes it. A store that is not empty is refused and left as it is.
 pub fn restore(store: &Store, store_path: &Path, file: &Path) -> Result<Summary, BackupError> {
     let present = Counts {
         requests: store.requests.len() as u64,
         cards: store.cards.len() as u64,
         audit_entries: store.audit.len() as u64,
     };
-    if present != Counts::default() || !store.meta.is_empty() {
+    // An empty store opened by this version is marked as indexed: that is not data.
+    let mut meta_keys = store.meta.iter().keys();
+    let holds_meta = meta_keys.any(|key| key.map_or(true, |key| key != KEY_INDEXED));
+    if present != Counts::default() || holds_meta {
         return Err(BackupError::NotEmpty {
             path: store_path.display().to_string(),
             counts: present,
@@ -504,6 +516,9 @@ pub fn restore(store: &Store, store_path: &Path, file: &Path) -> Result<Summary,
         Err(TransactionError::Abort(())) => unreachable!("the restore transaction never aborts"),
         Err(TransactionError::Storage(e)) => return Err(StoreError::from(e).into()),
     }
+    // Until this is done the index mark names no audit entry, so a restore stopped here is
+    // indexed by the next open.
+    store.rebuild_indexes()?;
     store.flush()?;
     Ok(batches.summary)
 }

@@ -1,8 +1,10 @@
 //! The contract every [`RequestStore`] backend keeps, run against each of them: transitions
 //! and their audit entries, compare-and-set under contention, the card index across
-//! platforms, the audit chain, and work leases.
+//! platforms, the audit chain, work leases, and the indexed queries (open requests, a stock's
+//! newest audit entries), whose answers must equal those of a full scan.
 
 use std::cell::Cell;
+use std::collections::BTreeSet;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -79,7 +81,46 @@ contract!(
     a_held_lease_refuses_other_claimants_until_released,
     a_lease_whose_holder_stopped_renewing_expires,
     a_held_lease_is_renewed_past_its_ttl,
+    the_open_index_follows_every_transition,
+    audit_tail_reads_one_stocks_newest_entries_first,
 );
+
+/// Checks the indexed queries against full scans of the same store: `open_requests` against
+/// `all` (every open state, and a terminal one that matches nothing), and `audit_iter` and
+/// `audit_tail` of every stock, for every count, against the whole log.
+pub(super) fn indexes_match_a_full_scan(store: &dyn RequestStore) {
+    use RequestState::{Applied, Approved, Pending, Submitting};
+    let all = store.all().unwrap();
+    for states in [
+        &[Pending][..],
+        &[Approved, Submitting],
+        &[Pending, Approved, Submitting],
+        &[Applied],
+    ] {
+        let scanned: Vec<&ChangeRequest> = all
+            .iter()
+            .filter(|r| !r.state.is_terminal() && states.contains(&r.state))
+            .collect();
+        let indexed = store.open_requests(states).unwrap();
+        assert_eq!(indexed.iter().collect::<Vec<_>>(), scanned, "{states:?}");
+    }
+    let log = store.audit_entries(None).unwrap();
+    let stocks: BTreeSet<&str> = log.iter().map(|e| e.stock_id.as_str()).collect();
+    for stock in stocks.into_iter().chain(["no-such-stock"]) {
+        let of_stock: Vec<&AuditEntry> = log.iter().filter(|e| e.stock_id == stock).collect();
+        let iterated: Vec<AuditEntry> = store
+            .audit_iter(Some(stock))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(iterated.iter().collect::<Vec<_>>(), of_stock, "{stock}");
+        for count in 0..=of_stock.len() + 1 {
+            let newest: Vec<&AuditEntry> = of_stock.iter().rev().take(count).copied().collect();
+            let tail = store.audit_tail(stock, count).unwrap();
+            assert_eq!(tail.iter().collect::<Vec<_>>(), newest, "{stock} {count}");
+        }
+    }
+}
 
 fn shared<B: Backend>(raw: &B::Raw) -> SharedStore {
     SharedStore::from(raw.clone())
@@ -106,6 +147,31 @@ fn create(store: &SharedStore, r: &ChangeRequest) {
             AuditNote::new(r.created_at, "requested", Some(r.requester.clone())),
         )
         .unwrap();
+}
+
+/// A request with its own id, stock and creation time.
+fn made(id: &str, stock_id: &str, created_at: u64) -> ChangeRequest {
+    ChangeRequest {
+        id: RequestId::parse(id).unwrap(),
+        stock_id: stock_id.into(),
+        created_at,
+        ..request(1)
+    }
+}
+
+/// Moves request `id` to `state`, whatever it is in.
+fn move_to(store: &SharedStore, id: &str, state: RequestState) -> ChangeRequest {
+    let moved = store.update(id, |r| {
+        let mut next = r.clone();
+        next.state = state;
+        Ok::<_, ()>((next, AuditNote::new(3000, state.as_str(), None), ()))
+    });
+    moved.unwrap().unwrap().0
+}
+
+fn open_ids(store: &SharedStore, states: &[RequestState]) -> Vec<String> {
+    let open = store.open_requests(states).unwrap();
+    open.iter().map(|r| r.id.to_string()).collect()
 }
 
 /// A second request, of another stock, made later.
@@ -232,6 +298,15 @@ fn concurrent_transitions_let_exactly_one_win<B: Backend>() {
         assert_eq!(wins, 1);
         assert_eq!(store.audit_entries(None).unwrap().len(), 2);
         assert_eq!(store.verify_audit().unwrap(), Ok(2));
+        // The losers' conflicts wrote nothing: the request is open once, as approved.
+        assert_eq!(
+            open_ids(&store, &[RequestState::Pending]),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            open_ids(&store, &[RequestState::Pending, RequestState::Approved]),
+            vec![r.id.to_string()]
+        );
     }
 }
 
@@ -393,4 +468,98 @@ fn a_held_lease_is_renewed_past_its_ttl<B: Backend>() {
     }
     drop(guard);
     assert!(other.claim_work("aaaaaaaa").is_some());
+}
+
+fn the_open_index_follows_every_transition<B: Backend>() {
+    use RequestState::{Applied, Approved, Cancelled, Pending, Rejected, Submitting};
+    let (_keep, raw) = B::open();
+    let store = shared::<B>(&raw);
+    let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // Stored out of creation order, two made at the same second: returned by time, then id.
+    for r in [
+        made("cccccccc", "123", 2000),
+        made("bbbbbbbb", "123", 1000),
+        made("aaaaaaaa", "123", 2000),
+        made("dddddddd", "456", 500),
+    ] {
+        create(&store, &r);
+    }
+    let everyone = ids(&["dddddddd", "bbbbbbbb", "aaaaaaaa", "cccccccc"]);
+    assert_eq!(open_ids(&store, &[Pending]), everyone);
+    indexes_match_a_full_scan(&*store);
+
+    move_to(&store, "bbbbbbbb", Approved);
+    assert_eq!(
+        open_ids(&store, &[Pending]),
+        ids(&["dddddddd", "aaaaaaaa", "cccccccc"])
+    );
+    assert_eq!(
+        open_ids(&store, &[Approved, Submitting]),
+        ids(&["bbbbbbbb"])
+    );
+    assert_eq!(open_ids(&store, &[Pending, Approved, Submitting]), everyone);
+    move_to(&store, "bbbbbbbb", Submitting);
+    assert_eq!(open_ids(&store, &[Approved]), ids(&[]));
+    assert_eq!(open_ids(&store, &[Submitting]), ids(&["bbbbbbbb"]));
+    indexes_match_a_full_scan(&*store);
+
+    move_to(&store, "bbbbbbbb", Applied);
+    move_to(&store, "aaaaaaaa", Rejected);
+    assert_eq!(
+        open_ids(&store, &[Pending, Approved, Submitting]),
+        ids(&["dddddddd", "cccccccc"])
+    );
+    assert_eq!(
+        open_ids(&store, &[Applied, Rejected]),
+        ids(&[]),
+        "a closed request is not open"
+    );
+    assert_eq!(store.in_state(&[Applied, Rejected]).unwrap().len(), 2);
+
+    // A compare-and-set from a version no longer stored conflicts and leaves the index.
+    let pending = store.get("cccccccc").unwrap().unwrap();
+    let mut stale = pending.clone();
+    stale.state = Approved;
+    let mut cancelled = pending.clone();
+    cancelled.state = Cancelled;
+    let cancel_from = |expected: &ChangeRequest| {
+        let note = AuditNote::new(4000, "cancelled", None);
+        store
+            .compare_and_set("cccccccc", expected, &cancelled, note)
+            .unwrap()
+    };
+    assert_eq!(cancel_from(&stale), Cas::Conflict);
+    assert_eq!(open_ids(&store, &[Pending]), ids(&["dddddddd", "cccccccc"]));
+    assert_eq!(cancel_from(&pending), Cas::Swapped);
+    assert_eq!(open_ids(&store, &[Pending]), ids(&["dddddddd"]));
+    indexes_match_a_full_scan(&*store);
+}
+
+fn audit_tail_reads_one_stocks_newest_entries_first<B: Backend>() {
+    use RequestState::{Applied, Approved, Rejected, Submitting};
+    let (_keep, raw) = B::open();
+    let store = shared::<B>(&raw);
+    // Stock `12` is a prefix of stock `123`: neither may see the other's entries.
+    create(&store, &made("aaaaaaaa", "123", 1000)); // 1
+    create(&store, &made("bbbbbbbb", "12", 1100)); // 2
+    move_to(&store, "aaaaaaaa", Approved); // 3
+    move_to(&store, "bbbbbbbb", Rejected); // 4
+    move_to(&store, "aaaaaaaa", Submitting); // 5
+    move_to(&store, "aaaaaaaa", Applied); // 6
+    let seqs = |entries: Vec<AuditEntry>| entries.iter().map(|e| e.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(store.audit_tail("123", 2).unwrap()), vec![6, 5]);
+    assert_eq!(seqs(store.audit_tail("123", 10).unwrap()), vec![6, 5, 3, 1]);
+    assert_eq!(seqs(store.audit_tail("12", 10).unwrap()), vec![4, 2]);
+    assert_eq!(seqs(store.audit_tail("123", 0).unwrap()), Vec::<u64>::new());
+    assert_eq!(seqs(store.audit_tail("1", 10).unwrap()), Vec::<u64>::new());
+    let newest = &store.audit_tail("123", 1).unwrap()[0];
+    assert_eq!((newest.from, newest.to), (Some(Submitting), Applied));
+    let of_stock: Vec<AuditEntry> = store
+        .audit_iter(Some("123"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(seqs(of_stock), vec![1, 3, 5, 6], "oldest first");
+    assert_eq!(store.audit_entries(Some("12")).unwrap().len(), 2);
+    indexes_match_a_full_scan(&*store);
 }

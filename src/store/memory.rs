@@ -1,14 +1,15 @@
 //! An in-memory backend: the same contract as the sled store, nothing on disk, for tests of
 //! the app that need a store but not its files. One lock over everything makes each
-//! transition atomic.
+//! transition atomic; the indexes (open requests, each stock's audit entries) are kept under
+//! it with the data, as the sled store keeps them in the same transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::audit::{self, AuditBreak, AuditEntry};
-use super::{AuditNote, CardKey, Cas, Lease, RequestStore, StoreError};
-use crate::domain::request::ChangeRequest;
+use super::{AuditIter, AuditNote, CardKey, Cas, Lease, RequestStore, StoreError};
+use crate::domain::request::{ChangeRequest, RequestState};
 
 #[derive(Default)]
 struct State {
@@ -18,6 +19,10 @@ struct State {
     last: Option<String>,
     cards: HashMap<CardKey, String>,
     leases: HashMap<String, Lease>,
+    /// The open requests by (created_at, id): the order `open_requests` returns them in.
+    open: BTreeSet<(u64, String)>,
+    /// Each stock's audit entries, by index into `audit`, oldest first.
+    audit_by_stock: HashMap<String, Vec<usize>>,
 }
 
 impl State {
@@ -31,8 +36,30 @@ impl State {
     ) {
         let head = self.audit.last().map(AuditEntry::head);
         let entry = AuditEntry::next(head.as_ref(), from, next, note);
+        self.audit_by_stock
+            .entry(entry.stock_id.clone())
+            .or_default()
+            .push(self.audit.len());
         self.audit.push(entry);
+        if let Some(from) = from {
+            self.open.remove(&(from.created_at, id.to_string()));
+        }
+        if !next.state.is_terminal() {
+            self.open.insert((next.created_at, id.to_string()));
+        }
         self.requests.insert(id.to_string(), next.clone());
+    }
+
+    /// `stock_id`'s audit entries, oldest first.
+    fn stock_entries<'a>(
+        &'a self,
+        stock_id: &str,
+    ) -> impl DoubleEndedIterator<Item = &'a AuditEntry> {
+        self.audit_by_stock
+            .get(stock_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.audit.get(i))
     }
 }
 
@@ -101,6 +128,17 @@ impl RequestStore for MemoryStore {
         Ok(all)
     }
 
+    fn open_requests(&self, states: &[RequestState]) -> Result<Vec<ChangeRequest>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .open
+            .iter()
+            .filter_map(|(_, id)| state.requests.get(id))
+            .filter(|r| states.contains(&r.state))
+            .cloned()
+            .collect())
+    }
+
     fn last(&self) -> Result<Option<ChangeRequest>, StoreError> {
         let state = self.state();
         Ok(state
@@ -126,12 +164,22 @@ impl RequestStore for MemoryStore {
         Ok(found.cloned())
     }
 
-    fn audit_entries(&self, stock_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
-        Ok(self
-            .state()
-            .audit
-            .iter()
-            .filter(|e| stock_id.is_none_or(|s| s == e.stock_id))
+    fn audit_iter(&self, stock_id: Option<&str>) -> Result<AuditIter<'_>, StoreError> {
+        // Copied out: the lock is not held while the caller iterates (it may use the store).
+        let state = self.state();
+        let entries: Vec<AuditEntry> = match stock_id {
+            None => state.audit.clone(),
+            Some(stock_id) => state.stock_entries(stock_id).cloned().collect(),
+        };
+        Ok(Box::new(entries.into_iter().map(Ok)))
+    }
+
+    fn audit_tail(&self, stock_id: &str, count: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .stock_entries(stock_id)
+            .rev()
+            .take(count)
             .cloned()
             .collect())
     }
@@ -141,7 +189,7 @@ impl RequestStore for MemoryStore {
         // The head a transition links to is the last entry itself: no separate record.
         let head = state.audit.last().map(AuditEntry::head);
         let entries = (1..).zip(state.audit.iter().cloned().map(Ok));
-        Ok(audit::verify(entries, head.as_ref()))
+        audit::verify(entries.map(Ok::<_, StoreError>), head.as_ref())
     }
 
     fn flush(&self) -> Result<(), StoreError> {

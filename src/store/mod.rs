@@ -37,7 +37,7 @@ use crate::domain::request::{ActorRef, ChangeRequest, RequestState};
 pub use audit::{AuditBreak, AuditEntry, AuditHead, GENESIS_HASH};
 pub use lease::{SharedStore, WorkGuard, DEFAULT_LEASE_TTL};
 pub use memory::MemoryStore;
-pub use sled::SledStore;
+pub use sled::{SledStore, StoreOptions, DEFAULT_CACHE_CAPACITY};
 
 /// Today's store, under the name every caller knows.
 pub type Store = SledStore;
@@ -99,6 +99,9 @@ impl AuditNote {
 
 pub use crate::domain::request::CardKey;
 
+/// Audit entries read one at a time (see [`RequestStore::audit_iter`]).
+pub type AuditIter<'a> = Box<dyn Iterator<Item = Result<AuditEntry, StoreError>> + 'a>;
+
 /// Whether a compare-and-set wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cas {
@@ -155,9 +158,11 @@ pub trait RequestStore: Send + Sync {
 
     fn get(&self, id: &str) -> Result<Option<ChangeRequest>, StoreError>;
 
-    /// All requests, oldest first.
+    /// All requests, oldest first. Reads the whole store: for backups, tests and tools, never
+    /// for a command or a sweep (they use [`RequestStore::open_requests`]).
     fn all(&self) -> Result<Vec<ChangeRequest>, StoreError>;
 
+    /// Requests in any of `states`, oldest first. Reads the whole store, like `all`.
     fn in_state(&self, states: &[RequestState]) -> Result<Vec<ChangeRequest>, StoreError> {
         Ok(self
             .all()?
@@ -166,7 +171,13 @@ pub trait RequestStore: Send + Sync {
             .collect())
     }
 
-    /// The most recently created request, across restarts.
+    /// The open requests (those not in a terminal state) that are in one of `states`, oldest
+    /// first (by `created_at`, then id), as `in_state` orders them. Read from an index of
+    /// open requests kept in the transaction of every change, so the cost follows how many
+    /// requests are open, not how many were ever stored. A terminal state matches nothing.
+    fn open_requests(&self, states: &[RequestState]) -> Result<Vec<ChangeRequest>, StoreError>;
+
+    /// The most recently created request, across restarts, read without a scan.
     fn last(&self) -> Result<Option<ChangeRequest>, StoreError>;
 
     /// Remembers which request a posted card belongs to.
@@ -176,10 +187,21 @@ pub trait RequestStore: Send + Sync {
     /// legacy key) is found by its message id.
     fn card_request(&self, card: &CardKey) -> Result<Option<String>, StoreError>;
 
-    /// Audit entries in order, optionally for one stock.
-    fn audit_entries(&self, stock_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Audit entries in order, optionally for one stock, read one at a time as the iterator
+    /// is advanced; one stock's entries are found through the stock index, not by a scan.
+    fn audit_iter(&self, stock_id: Option<&str>) -> Result<AuditIter<'_>, StoreError>;
+
+    /// Audit entries in order, optionally for one stock, collected: for tests and tools.
+    fn audit_entries(&self, stock_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_iter(stock_id)?.collect()
+    }
+
+    /// The newest `count` audit entries of `stock_id`, newest first, read through an index
+    /// from stock to its entries: the cost follows `count`, not the length of the log.
+    fn audit_tail(&self, stock_id: &str, count: usize) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Checks every entry's hash and link, and the head; names the first broken entry.
+    /// Streams: one entry at a time is held.
     fn verify_audit(&self) -> Result<Result<u64, AuditBreak>, StoreError>;
 
     fn flush(&self) -> Result<(), StoreError>;

@@ -3,6 +3,9 @@
 //! serializable sled transaction over requests, audit and meta, flushed before it returns.
 //! Leases live in their own tree; sled locks its folder to one process, so the leases found
 //! when a store is opened were left by a process that died, and are cleared.
+//!
+//! Two index trees ([`index`]) keep reads proportional to what they return: the open
+//! requests and each stock's audit entries, written in the transaction of every change.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,9 +13,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
+mod index;
+
+pub(crate) use self::index::KEY_INDEXED;
+use self::index::{open_key, stock_key, IndexMark, TREE_AUDIT_BY_STOCK, TREE_OPEN};
 use super::audit::{self, AuditBreak, AuditEntry, AuditHead};
-use super::{AuditNote, CardKey, Cas, Lease, RequestStore, StoreError};
-use crate::domain::request::ChangeRequest;
+use super::{AuditIter, AuditNote, CardKey, Cas, Lease, RequestStore, StoreError};
+use crate::domain::request::{ChangeRequest, RequestState};
 
 const TREE_REQUESTS: &str = "requests";
 const TREE_AUDIT: &str = "audit";
@@ -21,6 +28,25 @@ const TREE_META: &str = "meta";
 const TREE_LEASES: &str = "leases";
 pub(crate) const KEY_AUDIT_HEAD: &[u8] = b"audit_head";
 pub(crate) const KEY_LAST_REQUEST: &[u8] = b"last_request";
+
+/// sled's page cache by default: the store's working set (open requests, recent audit
+/// entries, index pages) fits, and a long history does not grow the process.
+pub const DEFAULT_CACHE_CAPACITY: u64 = 8 * 1024 * 1024;
+
+/// How a sled store is opened (`[storage]` in the config).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The most memory sled's page cache may hold, in bytes.
+    pub cache_capacity: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+        }
+    }
+}
 
 /// The first byte of a card index key that carries platform and channel. Keys written before
 /// cards had a platform are the bare message id, which never starts with it.
@@ -82,6 +108,8 @@ pub struct SledStore {
     pub(super) cards: sled::Tree,
     pub(super) meta: sled::Tree,
     leases: sled::Tree,
+    open: sled::Tree,
+    audit_by_stock: sled::Tree,
 }
 
 pub(super) fn decode<T: for<'de> Deserialize<'de>>(
@@ -148,19 +176,33 @@ enum TxAbort {
 }
 
 impl SledStore {
+    /// Opens the store at `path` with the default options.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, &StoreOptions::default())
+    }
+
+    /// Opens the store at `path`, indexing it first if its indexes do not cover its log.
+    pub fn open_with(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
         let opening = |e| StoreError::opening(path, e);
-        let db = sled::Config::new().path(path).open().map_err(opening)?;
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_capacity)
+            .open()
+            .map_err(opening)?;
         let leases = db.open_tree(TREE_LEASES).map_err(opening)?;
         leases.clear()?;
-        Ok(Self {
+        let store = Self {
             requests: db.open_tree(TREE_REQUESTS).map_err(opening)?,
             audit: db.open_tree(TREE_AUDIT).map_err(opening)?,
             cards: db.open_tree(TREE_CARDS).map_err(opening)?,
             meta: db.open_tree(TREE_META).map_err(opening)?,
+            open: db.open_tree(TREE_OPEN).map_err(opening)?,
+            audit_by_stock: db.open_tree(TREE_AUDIT_BY_STOCK).map_err(opening)?,
             leases,
             db,
-        })
+        };
+        store.index_if_stale()?;
+        Ok(store)
     }
 
     /// One serializable transaction over requests, audit and meta: check that the request is
@@ -175,8 +217,15 @@ impl SledStore {
         note: &AuditNote,
     ) -> Result<Result<(), TxAbort>, StoreError> {
         let corrupt = |e: StoreError| ConflictableTransactionError::Abort(TxAbort::Corrupt(e));
-        let result = (&self.requests, &self.audit, &self.meta).transaction(
-            |(requests, audit, meta)| -> TxResult<()> {
+        let trees = (
+            &self.requests,
+            &self.audit,
+            &self.meta,
+            &self.open,
+            &self.audit_by_stock,
+        );
+        let result = trees.transaction(
+            |(requests, audit, meta, open, audit_by_stock)| -> TxResult<()> {
                 let current: Option<ChangeRequest> = match requests.get(id.as_bytes())? {
                     Some(bytes) => Some(decode(&format!("request {id}"), &bytes).map_err(corrupt)?),
                     None => None,
@@ -197,13 +246,22 @@ impl SledStore {
                 if expected.is_none() {
                     meta.insert(KEY_LAST_REQUEST, id.as_bytes())?;
                 }
+                if let Some(current) = &current {
+                    open.remove(open_key(current))?;
+                }
+                if !next.state.is_terminal() {
+                    open.insert(open_key(next), &[])?;
+                }
                 let head: Option<AuditHead> = match meta.get(KEY_AUDIT_HEAD)? {
                     Some(bytes) => Some(decode("audit head", &bytes).map_err(corrupt)?),
                     None => None,
                 };
                 let entry = AuditEntry::next(head.as_ref(), current.as_ref(), next, note);
-                audit.insert(&entry.seq.to_be_bytes(), encode(&entry))?;
+                let seq = entry.seq.to_be_bytes();
+                audit.insert(&seq, encode(&entry))?;
+                audit_by_stock.insert(stock_key(&entry.stock_id, entry.seq), &seq)?;
                 meta.insert(KEY_AUDIT_HEAD, encode(&entry.head()))?;
+                meta.insert(KEY_INDEXED, encode(&IndexMark::through(entry.seq)))?;
                 Ok(())
             },
         );
@@ -306,6 +364,22 @@ impl RequestStore for SledStore {
         Ok(all)
     }
 
+    fn open_requests(&self, states: &[RequestState]) -> Result<Vec<ChangeRequest>, StoreError> {
+        let mut found = Vec::new();
+        for key in self.open.iter().keys() {
+            let key = key?;
+            let id = utf8("open request index key", key.get(8..).unwrap_or_default())?;
+            let request = self.get(&id)?.ok_or_else(|| StoreError::Corrupt {
+                what: format!("request {id}"),
+                reason: "the open-request index names it but it is missing".into(),
+            })?;
+            if states.contains(&request.state) {
+                found.push(request);
+            }
+        }
+        Ok(found)
+    }
+
     fn last(&self) -> Result<Option<ChangeRequest>, StoreError> {
         match self.meta.get(KEY_LAST_REQUEST)? {
             Some(id) => self.get(&String::from_utf8_lossy(&id)),
@@ -328,26 +402,35 @@ impl RequestStore for SledStore {
         Ok(found.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    fn audit_entries(&self, stock_id: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut entries = Vec::new();
-        for item in self.audit.iter() {
-            let (key, bytes) = item?;
-            let entry: AuditEntry = decode(&format!("audit entry {key:?}"), &bytes)?;
-            if stock_id.is_none_or(|s| s == entry.stock_id) {
-                entries.push(entry);
-            }
-        }
-        Ok(entries)
+    fn audit_iter(&self, stock_id: Option<&str>) -> Result<AuditIter<'_>, StoreError> {
+        Ok(match stock_id {
+            None => Box::new(self.audit.iter().map(|item| {
+                let (key, bytes) = item?;
+                decode(&format!("audit entry {}", audit_key_seq(&key)), &bytes)
+            })),
+            Some(stock_id) => Box::new(
+                self.stock_entries(stock_id)
+                    .map(|seq| self.indexed_audit_entry(&seq?)),
+            ),
+        })
+    }
+
+    fn audit_tail(&self, stock_id: &str, count: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        self.stock_entries(stock_id)
+            .rev()
+            .take(count)
+            .map(|seq| self.indexed_audit_entry(&seq?))
+            .collect()
     }
 
     fn verify_audit(&self) -> Result<Result<u64, AuditBreak>, StoreError> {
-        let mut entries = Vec::new();
-        for item in self.audit.iter() {
+        let head = self.audit_head()?;
+        let entries = self.audit.iter().map(|item| {
             let (key, bytes) = item?;
             let entry = serde_json::from_slice(&bytes).map_err(|e| e.to_string());
-            entries.push((audit_key_seq(&key), entry));
-        }
-        Ok(audit::verify(entries, self.audit_head()?.as_ref()))
+            Ok((audit_key_seq(&key), entry))
+        });
+        audit::verify(entries, head.as_ref())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -410,10 +493,26 @@ mod tests {
     use crate::domain::request::RequestState;
     use crate::store::SharedStore;
 
+    /// Opens the store at `path`. sled lets go of a dropped store's folder lock only when its
+    /// background threads have finished, a moment after the drop, so a test that reopens the
+    /// folder it just closed waits for the lock, up to a deadline (the bot itself never waits
+    /// on the lock: a second process gets `Locked` at once).
+    pub(super) fn open(path: &std::path::Path) -> Result<SledStore, StoreError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match SledStore::open(path) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// A store holding one pending request, approved once.
-    fn open_with_approved() -> (tempfile::TempDir, SharedStore, String) {
+    pub(super) fn open_with_approved() -> (tempfile::TempDir, SharedStore, String) {
         let dir = tempfile::tempdir().unwrap();
-        let store = SharedStore::from(SledStore::open(&dir.path().join("db")).unwrap());
+        let store = SharedStore::from(open(&dir.path().join("db")).unwrap());
         let r = request(1);
         store
             .create(&r, AuditNote::new(1000, "requested", None))
@@ -435,7 +534,7 @@ mod tests {
         let card = CardKey::new("discord", "111", "42");
         store.index_card(&card, &id).unwrap();
         drop(store);
-        let store = SledStore::open(&dir.path().join("db")).unwrap();
+        let store = open(&dir.path().join("db")).unwrap();
         assert_eq!(store.last().unwrap().unwrap().state, RequestState::Approved);
         assert_eq!(store.card_request(&card).unwrap(), Some(id));
         assert_eq!(store.audit_entries(None).unwrap().len(), 2);
@@ -446,11 +545,11 @@ mod tests {
     fn a_card_indexed_by_earlier_versions_resolves_after_upgrade() {
         let (dir, store, id) = open_with_approved();
         drop(store);
-        let raw = SledStore::open(&dir.path().join("db")).unwrap();
+        let raw = open(&dir.path().join("db")).unwrap();
         // The bytes every earlier version wrote: the message id, then the request id.
         raw.cards.insert(b"1234567890", id.as_bytes()).unwrap();
         drop(raw);
-        let store = SharedStore::from(SledStore::open(&dir.path().join("db")).unwrap());
+        let store = SharedStore::from(open(&dir.path().join("db")).unwrap());
         let card = CardKey::new("discord", "111", "1234567890");
         assert_eq!(store.request_for_card(&card).unwrap(), Some(id.clone()));
         assert_eq!(store.request_for_card("1234567890").unwrap(), Some(id));
@@ -464,14 +563,15 @@ mod tests {
         store.index_card(&full, &id).unwrap();
         drop(store);
         let file = dir.path().join("backup.jsonl");
-        crate::store::backup::backup(&dir.path().join("db"), &file).unwrap();
+        let options = StoreOptions::default();
+        crate::store::backup::backup(&dir.path().join("db"), &options, &file).unwrap();
         let written = std::fs::read_to_string(&file).unwrap();
         assert!(
             written.contains(r#"{"card":{"message_id":"77","request_id""#),
             "a legacy card is written as before: {written}"
         );
         let target_path = dir.path().join("restored");
-        let target = SledStore::open(&target_path).unwrap();
+        let target = open(&target_path).unwrap();
         crate::store::backup::restore(&target, &target_path, &file).unwrap();
         assert_eq!(target.cards.len(), 2);
         assert_eq!(target.card_request(&full).unwrap(), Some(id.clone()));
@@ -486,13 +586,13 @@ mod tests {
         // sled locks the folder, so whoever held these is gone: its work must resume at once.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
-        let store = SledStore::open(&path).unwrap();
+        let store = open(&path).unwrap();
         assert!(store
             .try_lease("aaaaaaaa", "dead", Duration::from_secs(3600))
             .unwrap());
         store.flush().unwrap();
         drop(store);
-        let store = SharedStore::from(SledStore::open(&path).unwrap());
+        let store = SharedStore::from(open(&path).unwrap());
         assert!(!store.is_busy("aaaaaaaa"));
         assert!(store.claim_work("aaaaaaaa").is_some());
     }
@@ -501,7 +601,7 @@ mod tests {
     fn a_missing_head_is_detected() {
         // The next transition would start again at entry 1 and overwrite it.
         let dir = tempfile::tempdir().unwrap();
-        let raw = SledStore::open(&dir.path().join("db")).unwrap();
+        let raw = open(&dir.path().join("db")).unwrap();
         raw.create(&request(1), AuditNote::new(1000, "requested", None))
             .unwrap();
         raw.meta.remove(KEY_AUDIT_HEAD).unwrap();
@@ -512,7 +612,7 @@ mod tests {
     #[test]
     fn removed_tail_entry_is_detected() {
         let dir = tempfile::tempdir().unwrap();
-        let raw = SledStore::open(&dir.path().join("db")).unwrap();
+        let raw = open(&dir.path().join("db")).unwrap();
         let r = request(1);
         raw.create(&r, AuditNote::new(1000, "requested", None))
             .unwrap();
