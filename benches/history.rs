@@ -285,14 +285,23 @@ fn store_sources_hash() -> u64 {
 /// transition is a durable sled transaction).
 fn cached_fill(changes: usize) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-history");
-    let key = format!("v{FILL_VERSION}-{changes}-{:016x}", store_sources_hash());
+    let (prefix, suffix) = (
+        format!("v{FILL_VERSION}-"),
+        format!("-{:016x}", store_sources_hash()),
+    );
+    let key = format!("{prefix}{changes}{suffix}");
     let done = root.join(&key);
     if done.exists() {
         eprintln!("reusing the filled store {}", done.display());
         return done;
     }
-    // Older fills are of no use any more.
-    let _ = std::fs::remove_dir_all(&root);
+    // Fills of another version or store code (or left half-made) are of no use any more.
+    for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with(&prefix) && name.ends_with(&suffix)) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
     let building = root.join(format!("{key}.partial"));
     std::fs::create_dir_all(&building).expect("target/bench-history is writable");
     eprintln!(
