@@ -3,8 +3,9 @@
 //! store and with one holding 50,000 applied changes (plus a few open requests), side by side.
 //! Issue 9's targets: every figure within 1.2× of the empty store's, idle RSS ≤ 30 MB.
 //! Run with `cargo bench --bench history`. `BENCH_CHANGES` sets the number of changes,
-//! `BENCH_ITERS` the repetitions per figure, `BENCH_RSS_SWEEP=1` also reads `run`'s RSS after
-//! its second sweep (30 s later).
+//! `BENCH_ITERS` the repetitions per figure (`BENCH_BUDGET_SECS`, default 60, stops a figure
+//! early after at least 3), `BENCH_RSS_SWEEP=1` also reads `run`'s RSS after its second sweep
+//! (30 s later).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
