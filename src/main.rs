@@ -138,10 +138,31 @@ fn chain_text(error: &anyhow::Error) -> String {
     text
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+impl Cmd {
+    /// Whether the command runs for long with concurrent work (a bot, a simulator) and so gets
+    /// the multi-threaded runtime. A one-shot command does one thing and ends: one thread
+    /// starts faster and holds less memory (issue 9). No wildcard: a new command is classified
+    /// here by whoever adds it.
+    fn is_long_running(&self) -> bool {
+        match self {
+            Cmd::Console { .. } | Cmd::Sim { .. } | Cmd::Demo { .. } | Cmd::Run => true,
+            Cmd::Show { .. } | Cmd::Audit { .. } | Cmd::Store { .. } => false,
+        }
+    }
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
+    let mut builder = if cli.command.is_long_running() {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error),
     }
