@@ -146,7 +146,11 @@ impl Cmd {
     fn is_long_running(&self) -> bool {
         match self {
             Cmd::Console { .. } | Cmd::Sim { .. } | Cmd::Demo { .. } | Cmd::Run => true,
-            Cmd::Show { .. } | Cmd::Audit { .. } | Cmd::Store { .. } => false,
+            Cmd::Show { .. }
+            | Cmd::Audit { .. }
+            | Cmd::Store { .. }
+            | Cmd::CheckConfig { .. }
+            | Cmd::Healthcheck => false,
         }
     }
 }
