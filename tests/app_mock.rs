@@ -2,6 +2,9 @@
 //! `CouponApi` port, defined here so that mockall stays out of the release binary. Everything
 //! else is tested against the simulator over real HTTP.
 
+mod common;
+
+use common::Recorder;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -27,34 +30,6 @@ mockall::mock! {
             stock: &StockKey,
             request: &UpdateBudgetRequest,
         ) -> Result<ApiResponse<StockEntity>, ApiError>;
-    }
-}
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<String>>);
-
-#[async_trait]
-impl Notifier for Recorder {
-    fn platform(&self) -> &'static str {
-        "test"
-    }
-
-    async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
-        Ok(CardRef {
-            channel_id: "c".into(),
-            message_id: format!("m-{}", request.id),
-        })
-    }
-    async fn update_card(&self, request: &ChangeRequest) -> Result<(), NotifyError> {
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("card {}", request.state));
-        Ok(())
-    }
-    async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
-        self.0.lock().unwrap().push(notice.text.clone());
-        Ok(())
     }
 }
 
@@ -370,12 +345,12 @@ async fn an_update_answer_that_does_not_show_the_target_is_settled_by_rereading(
     assert_eq!(after.state, RequestState::Failed);
     assert!(
         !notices
-            .0
+            .log
             .lock()
             .unwrap()
             .iter()
             .any(|n| n.starts_with("Applied")),
         "{:?}",
-        notices.0.lock().unwrap()
+        notices.log.lock().unwrap()
     );
 }

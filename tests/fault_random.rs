@@ -26,18 +26,19 @@
 
 mod common;
 
+use common::Recorder;
+
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use budget_bot::app::{App, ManualClock, Notice, NoticeKind, Notifier, NotifyError};
+use budget_bot::app::{App, ManualClock, Notice, NoticeKind};
 use budget_bot::config::{ApprovalConfig, Capability};
 use budget_bot::domain::budget::live_value;
 use budget_bot::domain::policy::Decision;
-use budget_bot::domain::request::{Actor, CardRef, ChangeRequest, RequestState, Via};
+use budget_bot::domain::request::{Actor, ChangeRequest, RequestState, Via};
 use budget_bot::sim::{Fault, FaultMatch, SimHandle, Simulator};
 use budget_bot::store::Store;
 use budget_bot::wechatpay::UpdateMode;
@@ -204,33 +205,6 @@ async fn run_or_crash<F: Future>(crash: Option<Crash>, future: F) -> Option<F::O
             .await
         }
         Some(Crash::After(after)) => tokio::time::timeout(after, future).await.ok(),
-    }
-}
-
-/// Cards and notices, kept for the checks.
-#[derive(Default)]
-struct Recorder {
-    notices: Mutex<Vec<Notice>>,
-}
-
-#[async_trait]
-impl Notifier for Recorder {
-    fn platform(&self) -> &'static str {
-        "test"
-    }
-
-    async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
-        Ok(CardRef {
-            channel_id: "approvals".into(),
-            message_id: format!("card-{}", request.id),
-        })
-    }
-    async fn update_card(&self, _: &ChangeRequest) -> Result<(), NotifyError> {
-        Ok(())
-    }
-    async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
-        self.notices.lock().unwrap().push(notice.clone());
-        Ok(())
     }
 }
 

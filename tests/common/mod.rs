@@ -8,9 +8,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use budget_bot::app::{App, ManualClock};
+use budget_bot::app::{App, ManualClock, Notice, Notifier, NotifyError};
 use budget_bot::chat::console::{Console, ConsoleNotifier, Output};
 use budget_bot::config::{ApprovalConfig, Capability, StockConfig};
+use budget_bot::domain::request::{CardRef, ChangeRequest};
 use budget_bot::sim::{seeded_stocks, test_keys, SimConfig, SimHandle, Simulator};
 use budget_bot::store::Store;
 use budget_bot::wechatpay::{ClientSettings, WechatPayClient};
@@ -333,4 +334,38 @@ pub async fn run_bin(
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// A notifier for app-level tests: every card gets an id, and each card edit ("card STATE")
+/// and notice (its text) is logged in order; the notices themselves are kept for checks.
+#[derive(Default)]
+pub struct Recorder {
+    pub log: Mutex<Vec<String>>,
+    pub notices: Mutex<Vec<Notice>>,
+}
+
+#[async_trait::async_trait]
+impl Notifier for Recorder {
+    fn platform(&self) -> &'static str {
+        "test"
+    }
+
+    async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
+        Ok(CardRef {
+            channel_id: "approvals".into(),
+            message_id: format!("card-{}", request.id),
+        })
+    }
+    async fn update_card(&self, request: &ChangeRequest) -> Result<(), NotifyError> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("card {}", request.state));
+        Ok(())
+    }
+    async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
+        self.log.lock().unwrap().push(notice.text.clone());
+        self.notices.lock().unwrap().push(notice.clone());
+        Ok(())
+    }
 }
