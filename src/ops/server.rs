@@ -96,8 +96,9 @@ async fn readyz(State(readiness): State<Arc<Readiness>>) -> Response {
 }
 
 async fn metrics_text(State(readiness): State<Arc<Readiness>>) -> Response {
-    // The pending gauges are computed at scrape time from the store's own query.
-    match readiness.store().in_state(&[RequestState::Pending]) {
+    // The pending gauges are computed at scrape time from the store's index of open requests:
+    // a scrape costs what is pending, not the whole history.
+    match readiness.store().open_requests(&[RequestState::Pending]) {
         Ok(pending) => {
             metrics::set_pending(pending.iter().map(|r| r.created_at), SystemClock.now())
         }
