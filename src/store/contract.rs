@@ -8,9 +8,10 @@ use std::collections::BTreeSet;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+use super::postgres::testing::{test_database, TestDatabase};
 use super::{
-    AuditEntry, AuditNote, CardKey, Cas, MemoryStore, RequestStore, SharedStore, SledStore,
-    StoreError,
+    AuditEntry, AuditNote, CardKey, Cas, MemoryStore, PostgresStore, RequestStore, SharedStore,
+    SledStore, StoreError,
 };
 use crate::domain::policy::tests::request;
 use crate::domain::request::{ChangeRequest, RequestId, RequestState};
@@ -63,11 +64,38 @@ impl Backend for Memory {
     }
 }
 
-/// Runs each named contract test against each backend.
+/// A schema of its own in the test database (see [`test_database`]).
+struct Postgres;
+
+impl Backend for Postgres {
+    type Keep = TestDatabase;
+    type Raw = PostgresStore;
+
+    fn open() -> (Self::Keep, Self::Raw) {
+        let db = test_database("the PostgreSQL contract tests")
+            .expect("checked by the test before opening");
+        let store = PostgresStore::connect(&db.url).unwrap();
+        (db, store)
+    }
+
+    fn tamper(raw: &PostgresStore, seq: u64) {
+        raw.tamper_audit_entry(seq, 999_999).unwrap();
+    }
+}
+
+/// Runs each named contract test against each backend; the PostgreSQL ones skip (loudly)
+/// where no test database is configured, and fail on CI.
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod sled { $(#[test] fn $test() { super::$test::<super::Sled>(); })* }
         mod memory { $(#[test] fn $test() { super::$test::<super::Memory>(); })* }
+        mod postgres {
+            $(#[test] fn $test() {
+                if super::test_database(stringify!($test)).is_some() {
+                    super::$test::<super::Postgres>();
+                }
+            })*
+        }
     };
 }
 

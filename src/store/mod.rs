@@ -23,6 +23,7 @@ pub mod audit;
 pub mod backup;
 mod lease;
 pub mod memory;
+pub mod postgres;
 pub mod sled;
 
 #[cfg(test)]
@@ -37,6 +38,7 @@ use crate::domain::request::{ActorRef, ChangeRequest, RequestState};
 pub use audit::{AuditBreak, AuditEntry, AuditHead, GENESIS_HASH};
 pub use lease::{SharedStore, WorkGuard, DEFAULT_LEASE_TTL};
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sled::{SledStore, StoreOptions, DEFAULT_CACHE_CAPACITY};
 
 /// Today's store, under the name every caller knows.
@@ -58,6 +60,9 @@ pub enum StoreError {
     Sled(#[from] ::sled::Error),
     #[error("store holds unreadable data at {what}: {reason}")]
     Corrupt { what: String, reason: String },
+    /// A shared database failed; `target` names it (host, database, user), never a password.
+    #[error("{target}: {reason}")]
+    Database { target: String, reason: String },
 }
 
 impl StoreError {

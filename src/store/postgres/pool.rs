@@ -1,0 +1,256 @@
+//! The PostgreSQL connections: a few threads, each owning one synchronous `postgres` client,
+//! take jobs from a channel and send each answer back. The store port is synchronous and is
+//! called from inside tokio tasks; the `postgres` client drives a runtime of its own and
+//! panics when blocked on from inside another, so it lives on threads that are not tokio's.
+//! The caller waits on the answer's channel as it waits on sled's disk I/O.
+//!
+//! The URL is held here and nowhere else: what errors and logs name is [`Target::describe`]
+//! (host, port, database, user), never the password.
+
+use std::str::FromStr;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use postgres::{Client, Config, NoTls};
+
+use crate::store::StoreError;
+
+/// How many connections one process opens: a transition, a lease renewal and a read can run
+/// at once without waiting on one another.
+const CONNECTIONS: usize = 4;
+
+/// How long opening a connection may take before it is reported as failed.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the database is, parsed from its URL, and the words that name it in messages.
+#[derive(Clone)]
+pub struct Target {
+    config: Config,
+    described: String,
+}
+
+impl Target {
+    /// Parses a `postgres://user:password@host:port/db?sslmode=…` URL (or a libpq key=value
+    /// string). The error says what is wrong without quoting the URL, which holds a password.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        let mut config = Config::from_str(url.trim()).map_err(|e| StoreError::Database {
+            target: "the database URL".into(),
+            reason: format!(
+                "it is not a PostgreSQL URL ({e}); write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+            ),
+        })?;
+        if config.get_hosts().is_empty() {
+            return Err(StoreError::Database {
+                target: "the database URL".into(),
+                reason: "it names no host; write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+                    .into(),
+            });
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("budget-bot");
+        }
+        let described = describe(&config);
+        match config.get_ssl_mode() {
+            postgres::config::SslMode::Require => Err(StoreError::Database {
+                target: described,
+                reason: "sslmode=require needs TLS, which this build does not include; connect over a private network or a unix socket with sslmode=disable or prefer".into(),
+            }),
+            _ => Ok(Self { config, described }),
+        }
+    }
+
+    /// `PostgreSQL database budgetbot on db.internal:5432 as user budgetbot`.
+    pub fn describe(&self) -> &str {
+        &self.described
+    }
+
+    /// Opens one connection; the error names the target and the cause.
+    pub fn connect(&self) -> Result<Client, StoreError> {
+        self.config
+            .connect(NoTls)
+            .map_err(|e| self.error("cannot connect", &e))
+    }
+
+    /// A database error in words: what was being done, to which database, and why.
+    pub fn error(&self, doing: &str, error: &postgres::Error) -> StoreError {
+        StoreError::Database {
+            target: self.described.clone(),
+            reason: format!("{doing}: {}", cause(error)),
+        }
+    }
+}
+
+/// The error and its source, which is where the postgres crate keeps the useful part
+/// ("Connection refused", the server's own message).
+fn cause(error: &postgres::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(db) = error.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        source = inner.source();
+    }
+    text
+}
+
+fn describe(config: &Config) -> String {
+    use postgres::config::Host;
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let port = config
+                .get_ports()
+                .get(i)
+                .or(config.get_ports().first())
+                .copied()
+                .unwrap_or(5432);
+            match host {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                Host::Unix(path) => format!("{} (socket, port {port})", path.display()),
+            }
+        })
+        .collect();
+    let user = config.get_user().unwrap_or("(none)");
+    let database = config.get_dbname().unwrap_or(user);
+    format!(
+        "PostgreSQL database {database} on {} as user {user}",
+        hosts.join(", ")
+    )
+}
+
+type Job = Box<dyn FnOnce(&mut Session) + Send>;
+
+/// One worker's connection, opened when first needed and again after it broke.
+pub struct Session {
+    target: Arc<Target>,
+    client: Option<Client>,
+}
+
+impl Session {
+    /// An error about this session's database that is not the driver's.
+    pub fn refusal(&self, reason: String) -> StoreError {
+        StoreError::Database {
+            target: self.target.describe().to_string(),
+            reason,
+        }
+    }
+
+    /// Runs `work` on this session's connection (opening it if needed). A connection found
+    /// closed afterwards is dropped, so the next job opens a new one.
+    pub fn with<T>(
+        &mut self,
+        doing: &str,
+        work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            self.client = Some(self.target.connect()?);
+        }
+        let client = self.client.as_mut().expect("connected above");
+        let result = work(client).map_err(|e| self.target.error(doing, &e));
+        if client.is_closed() {
+            self.client = None;
+        }
+        result
+    }
+}
+
+/// The connection threads; dropping the last handle ends them.
+pub struct Pool {
+    target: Arc<Target>,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    workers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Pool {
+    /// Starts the threads; the first connection is opened at once so a wrong URL, password or
+    /// unreachable server is reported now, not at the first request.
+    pub fn start(target: Target) -> Result<Self, StoreError> {
+        let target = Arc::new(target);
+        let first = target.connect()?;
+        let (send, receive) = mpsc::channel::<Job>();
+        let receive = Arc::new(Mutex::new(receive));
+        let mut workers = Vec::new();
+        let mut first = Some(first);
+        for n in 0..CONNECTIONS {
+            let receive = receive.clone();
+            let mut session = Session {
+                target: target.clone(),
+                client: first.take(),
+            };
+            let worker = std::thread::Builder::new()
+                .name(format!("postgres-{n}"))
+                .spawn(move || loop {
+                    let job = receive.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(&mut session),
+                        Err(_) => return,
+                    }
+                })
+                .map_err(|e| StoreError::Database {
+                    target: target.describe().to_string(),
+                    reason: format!("cannot start a connection thread: {e}"),
+                })?;
+            workers.push(worker);
+        }
+        Ok(Self {
+            target,
+            jobs: Mutex::new(Some(send)),
+            workers: Mutex::new(workers),
+        })
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Runs `job` on a connection thread and waits for its answer.
+    pub fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Session) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (answer, answered) = mpsc::sync_channel(1);
+        let sent = {
+            let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+            jobs.as_ref().is_some_and(|jobs| {
+                jobs.send(Box::new(move |session: &mut Session| {
+                    let _ = answer.send(job(session));
+                }))
+                .is_ok()
+            })
+        };
+        let gone = || StoreError::Database {
+            target: self.target.describe().to_string(),
+            reason: "the connection threads have stopped".into(),
+        };
+        if !sent {
+            return Err(gone());
+        }
+        answered.recv().map_err(|_| gone())?
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        for worker in self
+            .workers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            let _ = worker.join();
+        }
+    }
+}
