@@ -1,6 +1,5 @@
 //! Wiring shared by the binary's commands and the tests: config + ports → app → adapter.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
@@ -10,21 +9,21 @@ use crate::app::runtime::Runtime;
 use crate::app::{AppParts, Clock, SystemClock};
 use crate::chat::console::{Console, ConsoleNotifier, Output};
 use crate::config::{Config, ConsoleConfig};
-use crate::store::Store;
+use crate::store::{leader, SharedStore, Store};
 use crate::wechatpay::CouponApi;
 
 /// What every adapter's app is built from, but its notifier.
 fn app_parts(
     config: &Config,
     api: Arc<dyn CouponApi>,
-    store: Store,
+    store: SharedStore,
     clock: Arc<dyn Clock>,
 ) -> AppParts {
     AppParts {
         stocks: config.stocks.clone(),
         approval: config.approval.clone(),
         api,
-        store: store.into(),
+        store,
         clock,
     }
 }
@@ -34,13 +33,13 @@ fn app_parts(
 pub async fn console(
     config: &Config,
     api: Arc<dyn CouponApi>,
-    store: Store,
+    store: impl Into<SharedStore>,
     out: Arc<Output>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Console> {
     let users = config.console.clone().unwrap_or_default().users;
     let notifier = Arc::new(ConsoleNotifier::new(out.clone(), &users));
-    let app = app_parts(config, api, store, clock).with_notifier(notifier);
+    let app = app_parts(config, api, store.into(), clock).with_notifier(notifier);
     let runtime = Runtime::new(Arc::new(app));
     runtime
         .start(None)
@@ -60,7 +59,6 @@ async fn run_to_end<R: AsyncBufRead + Unpin>(console: &Console, input: R) -> any
 pub async fn run_console<R: AsyncBufRead + Unpin>(
     config: &Config,
     api: Arc<dyn CouponApi>,
-    store_path: &Path,
     json: bool,
     input: R,
 ) -> anyhow::Result<()> {
@@ -70,7 +68,7 @@ pub async fn run_console<R: AsyncBufRead + Unpin>(
             config.source.display()
         );
     }
-    let store = Store::open_with(store_path, &config.store_options())?;
+    let store = crate::store::configured::open(config, "console")?;
     let out = Arc::new(Output::stdout(json));
     let console = console(config, api, store, out, Arc::new(SystemClock)).await?;
     run_to_end(&console, input).await
@@ -177,7 +175,7 @@ pub async fn start_discord(
     config: &Config,
     token: &crate::chat::discord::Token,
     api: Arc<dyn CouponApi>,
-    store: Store,
+    store: impl Into<SharedStore>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<crate::chat::discord::RunningBot> {
     let settings =
@@ -191,47 +189,67 @@ pub async fn start_discord_with(
     settings: crate::chat::discord::DiscordSettings,
     token: &crate::chat::discord::Token,
     api: Arc<dyn CouponApi>,
-    store: Store,
+    store: impl Into<SharedStore>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<crate::chat::discord::RunningBot> {
-    let parts = app_parts(config, api, store, clock);
+    let parts = app_parts(config, api, store.into(), clock);
     crate::chat::discord::start(token, settings, parts).await
 }
 
 /// `budget-bot run`: the Discord bot until SIGTERM or Ctrl-C, then a bounded shutdown (work
 /// in flight finished or left for the next start to resume, store flushed). The signals are
 /// listened for from the first moment, so a stop works while Discord or WeChat Pay is
-/// unreachable and the bot is still starting.
+/// unreachable and the bot is still starting. Instances sharing a PostgreSQL store elect one
+/// leader ([`leader`]): only it connects to Discord and sweeps; the others make no Discord
+/// call until the leader is gone, and one of them takes over.
 pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Result<()> {
     let stop = stop_on_signal()?;
     let discord = config.require_discord("run")?;
     let token = crate::chat::discord::Token::load(discord, &config.base_dir())?;
-    let store_path = config.storage_path("run")?;
-    let store = Store::open_with(&store_path, &config.store_options())?;
+    let store = crate::store::configured::open(config, "run")?;
     let ops = start_ops(config, &store, &api).await?;
-    // Dropping an unfinished start is safe: every state change is one atomic store
-    // transaction, and whatever it left Approved or Submitting the next start resumes.
-    let started = tokio::select! {
-        started = start_discord(config, &token, api, store.clone(), Arc::new(SystemClock)) => started,
-        () = stop.cancelled() => {
-            tracing::info!("shutting down before the bot was connected to Discord");
-            store.flush()?;
-            return Ok(());
-        }
-    };
-    let mut bot = started?;
     if let Some(ops) = &ops {
-        ops.readiness().watch("discord", bot.connection());
+        let role = store.clone();
+        ops.readiness()
+            .add_check("leader", move || leader::role(&role));
     }
-    tracing::info!("budget-bot running; SIGTERM or Ctrl-C stops it");
-    let stopped = tokio::select! {
-        () = stop.cancelled() => {
-            tracing::info!("shutting down: finishing in-flight work");
-            bot.shutdown().await
+    loop {
+        let Some(leadership) = leader::lead(&store, &stop).await else {
+            tracing::info!("shutting down: this instance was waiting to lead");
+            return Ok(());
+        };
+        let lost = leadership.lost();
+        // Dropping an unfinished start is safe: every state change is one atomic store
+        // transaction, and whatever it left Approved or Submitting the next start resumes.
+        let started = tokio::select! {
+            started = start_discord(config, &token, api.clone(), store.clone(), Arc::new(SystemClock)) => started,
+            () = stop.cancelled() => {
+                tracing::info!("shutting down before the bot was connected to Discord");
+                store.flush()?;
+                return Ok(());
+            }
+            () = lost.cancelled() => continue,
+        };
+        let mut bot = started?;
+        if let Some(ops) = &ops {
+            ops.readiness().watch("discord", bot.connection());
         }
-        stopped = bot.wait() => stopped,
-    };
-    stopped
+        tracing::info!("budget-bot running; SIGTERM or Ctrl-C stops it");
+        tokio::select! {
+            () = stop.cancelled() => {
+                tracing::info!("shutting down: finishing in-flight work");
+                return bot.shutdown().await;
+            }
+            stopped = bot.wait() => return stopped,
+            () = lost.cancelled() => {
+                tracing::warn!("leadership lost: disconnecting from Discord, then waiting to lead again");
+                bot.shutdown().await?;
+                if let Some(ops) = &ops {
+                    ops.readiness().watch("discord", crate::chat::Connection::default());
+                }
+            }
+        }
+    }
 }
 
 /// With `[ops] listen`: serves the health and metrics endpoints from now on (Discord counts
@@ -239,14 +257,14 @@ pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Re
 /// allow-listed stock. Stopped when dropped.
 async fn start_ops(
     config: &Config,
-    store: &Store,
+    store: &SharedStore,
     api: &Arc<dyn CouponApi>,
 ) -> anyhow::Result<Option<crate::ops::server::OpsServer>> {
     use crate::ops::{health::Readiness, server::OpsServer};
     let Some(ops) = &config.ops else {
         return Ok(None);
     };
-    let readiness = Arc::new(Readiness::new(Arc::new(store.clone())));
+    let readiness = Arc::new(Readiness::new(store.backend()));
     readiness.watch("discord", crate::chat::Connection::default());
     let server = OpsServer::start(ops.listen, readiness).await?;
     if let Some(stock) = config.stocks.first() {

@@ -13,7 +13,7 @@ mod storage;
 
 pub use place::Place;
 use place::{deserialize_error, refuse, shown, Refusal, Step};
-pub use storage::StorageConfig;
+pub use storage::{StorageBackend, StorageConfig};
 
 use crate::wechatpay::client::ClientSettings;
 use crate::wechatpay::hosts;
@@ -385,6 +385,9 @@ impl Config {
                     "rate_limit_per_second must be 1 to 20 (the API allows 20 per second per brand)".into(),
                 )?;
             }
+        }
+        if let Some(storage) = &self.storage {
+            storage.check()?;
         }
         let at = |key| [Key("approval"), Key(key)];
         if self.approval.ttl < MIN_TTL || self.approval.ttl > MAX_TTL {

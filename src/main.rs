@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use budget_bot::app::messages;
 use budget_bot::app::queries::{self, Allowlist};
 use budget_bot::config::{Config, DEFAULT_CONFIG_PATH};
-use budget_bot::store::Store;
+use budget_bot::store::{SharedStore, Store};
 use budget_bot::wechatpay::CouponApi;
 
 #[derive(Parser)]
@@ -84,6 +84,16 @@ enum Cmd {
         #[command(subcommand)]
         command: StoreCmd,
     },
+    /// Copy a sled store into an empty PostgreSQL store (URL: BUDGET_BOT_DATABASE_URL or
+    /// [storage] url_path in --config); the copy's audit chain is verified.
+    MigrateStore {
+        /// The sled store: sled:PATH.
+        #[arg(long)]
+        from: String,
+        /// The target: postgres.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +159,7 @@ impl Cmd {
             Cmd::Show { .. }
             | Cmd::Audit { .. }
             | Cmd::Store { .. }
+            | Cmd::MigrateStore { .. }
             | Cmd::CheckConfig { .. }
             | Cmd::Healthcheck => false,
         }
@@ -183,10 +194,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Console { json } => {
             let config = Config::load(&cli.config)?;
             init_logs("info", Some(&config))?;
-            let store_path = config.storage_path("console")?;
             let api = client(&config, "console")?;
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-            budget_bot::bootstrap::run_console(&config, api, &store_path, json, stdin).await
+            budget_bot::bootstrap::run_console(&config, api, json, stdin).await
         }
         Cmd::Sim { listen, stocks } => {
             init_logs("info", None)?;
@@ -230,15 +240,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Audit { command } => {
             let config = Config::load(&cli.config)?;
             init_logs("warn", Some(&config))?;
-            let store_path = config.storage_path("audit")?;
-            let store = Store::open_with(&store_path, &config.store_options())?;
+            let store = budget_bot::store::configured::open(&config, "audit")?;
             audit(&config, &store, command)
         }
         Cmd::Store { command } => {
             let config = Config::load(&cli.config)?;
             init_logs("warn", Some(&config))?;
+            if config.require_storage("store")?.backend
+                == budget_bot::config::StorageBackend::Postgres
+            {
+                bail!("`store backup` and `store restore` work on a sled store; back up a PostgreSQL store with pg_dump, and copy a sled store into one with `budget-bot migrate-store`");
+            }
             let store_path = config.storage_path("store")?;
             store_command(&store_path, &config.store_options(), command)
+        }
+        Cmd::MigrateStore { from, to } => {
+            let config = Config::load(&cli.config)?;
+            init_logs("warn", Some(&config))?;
+            migrate_store(&config, &from, &to)
         }
     }
 }
@@ -308,7 +327,23 @@ fn print_line(text: &str) -> anyhow::Result<()> {
     }
 }
 
-fn audit(config: &Config, store: &Store, command: AuditCmd) -> anyhow::Result<()> {
+/// `migrate-store --from sled:PATH --to postgres`.
+fn migrate_store(config: &Config, from: &str, to: &str) -> anyhow::Result<()> {
+    use budget_bot::store::PostgresStore;
+    let Some(path) = from.strip_prefix("sled:").filter(|p| !p.is_empty()) else {
+        bail!("--from must be sled:PATH (the folder of the sled store to copy), not `{from}`");
+    };
+    if to != "postgres" {
+        bail!("--to must be postgres (the database of BUDGET_BOT_DATABASE_URL or [storage] url_path), not `{to}`");
+    }
+    let source = Store::open_with(std::path::Path::new(path), &config.store_options())?;
+    let url = budget_bot::store::configured::database_url(config, "migrate-store")?;
+    let target = PostgresStore::connect(&url)?;
+    let copied = budget_bot::store::postgres::migrate::copy_from_sled(&source, path, &target)?;
+    print_line(&copied)
+}
+
+fn audit(config: &Config, store: &SharedStore, command: AuditCmd) -> anyhow::Result<()> {
     match command {
         AuditCmd::Verify => match store.verify_audit()? {
             Ok(count) => print_line(&format!("audit log OK: {count} entries, hash chain intact")),
@@ -320,7 +355,7 @@ fn audit(config: &Config, store: &Store, command: AuditCmd) -> anyhow::Result<()
         },
         AuditCmd::Show { stock } => {
             let stocks = Allowlist::new(config.stocks.clone());
-            for entry in queries::audit_entries(store, &stocks, stock.as_deref())?? {
+            for entry in queries::audit_entries(&**store, &stocks, stock.as_deref())?? {
                 print_line(&messages::audit_line(&entry?))?;
             }
             Ok(())

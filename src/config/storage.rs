@@ -1,19 +1,50 @@
-//! `[storage]`: where the store lives and how much memory its page cache may use.
+//! `[storage]`: which backend holds the store (a sled folder, the default, or a shared
+//! PostgreSQL database), where, how much memory sled's page cache may use, and how long a
+//! work lease lasts unless renewed.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::store::{StoreOptions, DEFAULT_CACHE_CAPACITY};
+use super::place::{refuse, Refusal, Step};
+use crate::store::{StoreOptions, DEFAULT_CACHE_CAPACITY, DEFAULT_LEASE_TTL};
 
 /// `[storage]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
+    #[serde(default)]
+    pub backend: StorageBackend,
+    /// The sled folder (sled only; empty when not given).
+    #[serde(default)]
     pub path: PathBuf,
     /// The most memory the store's page cache may use, in bytes.
     #[serde(default = "d_cache_capacity", deserialize_with = "de_cache_capacity")]
     pub cache_capacity: u64,
+    /// PostgreSQL: a file holding the database URL, read when `BUDGET_BOT_DATABASE_URL` is
+    /// not set (relative to the config file's folder).
+    #[serde(default)]
+    pub url_path: Option<PathBuf>,
+    /// How long a work lease lasts unless its holder renews it: how soon another instance
+    /// resumes the work of one that died.
+    #[serde(default = "d_lease", deserialize_with = "super::de_duration")]
+    pub lease: Duration,
+}
+
+/// Where the store lives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// A folder on this machine, locked to one process.
+    #[default]
+    Sled,
+    /// A PostgreSQL database several processes share.
+    Postgres,
+}
+
+fn d_lease() -> Duration {
+    DEFAULT_LEASE_TTL
 }
 
 /// The smallest page cache accepted: below it every read goes to disk.
@@ -61,6 +92,32 @@ fn de_cache_capacity<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 }
 
 impl StorageConfig {
+    /// The checks of values that parsed.
+    pub(super) fn check(&self) -> Result<(), Refusal> {
+        let at = |key| [Step::Key("storage"), Step::Key(key)];
+        match self.backend {
+            StorageBackend::Sled if self.path.as_os_str().is_empty() => refuse(
+                &at("path"),
+                "path is missing: give the folder the store lives in, e.g. path = \"data/budget-bot.sled\" (or backend = \"postgres\")".into(),
+            )?,
+            StorageBackend::Sled if self.url_path.is_some() => refuse(
+                &at("url_path"),
+                "url_path is for backend = \"postgres\"; the sled store needs only path".into(),
+            )?,
+            _ => {}
+        }
+        if self.lease < Duration::from_secs(1) || self.lease > Duration::from_secs(3600) {
+            refuse(
+                &at("lease"),
+                format!(
+                    "lease must be between 1s and 1h, not {}",
+                    humantime::format_duration(self.lease)
+                ),
+            )?;
+        }
+        Ok(())
+    }
+
     /// How the store is opened.
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
@@ -104,6 +161,42 @@ mod tests {
                 err.contains(says) && err.contains("cache_capacity"),
                 "{bad}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn the_backend_is_sled_unless_postgres_is_named_and_a_lease_has_bounds() {
+        use super::StorageBackend;
+        use std::time::Duration;
+        let parse = |storage: &str| {
+            Config::parse(
+                &format!("{MINIMAL}\n[storage]\n{storage}"),
+                Path::new("c.toml"),
+            )
+        };
+        let sled = parse("path = \"db\"").unwrap().storage.unwrap();
+        assert_eq!(
+            (sled.backend, sled.lease),
+            (StorageBackend::Sled, Duration::from_secs(30))
+        );
+        let pg = parse("backend = \"postgres\"\nurl_path = \"secrets/db_url\"\nlease = \"10s\"");
+        let pg = pg.unwrap().storage.unwrap();
+        assert_eq!(pg.backend, StorageBackend::Postgres);
+        assert_eq!(pg.lease, Duration::from_secs(10));
+        for (bad, says) in [
+            ("lease = \"1s\"", "storage.path"),
+            (
+                "backend = \"postgres\"\nlease = \"10ms\"",
+                "lease must be between 1s and 1h",
+            ),
+            (
+                "path = \"db\"\nurl_path = \"u\"",
+                "url_path is for backend = \"postgres\"",
+            ),
+            ("backend = \"mysql\"", "unknown variant `mysql`"),
+        ] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
         }
     }
 }

@@ -48,14 +48,32 @@ impl Report {
 pub struct Readiness {
     store: Arc<dyn RequestStore>,
     adapters: Mutex<BTreeMap<&'static str, Connection>>,
+    /// Checks added by the command that serves `/readyz` (e.g. `run`'s "leader").
+    extra: Mutex<BTreeMap<&'static str, ExtraCheck>>,
 }
+
+/// A check that says [`OK`] or what is wrong.
+type ExtraCheck = Box<dyn Fn() -> String + Send + Sync>;
 
 impl Readiness {
     pub fn new(store: Arc<dyn RequestStore>) -> Self {
         Self {
             store,
             adapters: Mutex::new(BTreeMap::new()),
+            extra: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// `name` counts for readiness from now on, as `check` says each time it is asked.
+    pub fn add_check(
+        &self,
+        name: &'static str,
+        check: impl Fn() -> String + Send + Sync + 'static,
+    ) {
+        self.extra
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, Box::new(check));
     }
 
     pub fn store(&self) -> &dyn RequestStore {
@@ -90,6 +108,9 @@ impl Readiness {
                 "not connected"
             };
             checks.insert(*platform, state.to_string());
+        }
+        for (name, check) in self.extra.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            checks.insert(*name, check());
         }
         checks.insert("wechatpay", wechatpay_check(&last_api_call()));
         Report::new(checks)

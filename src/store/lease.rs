@@ -39,6 +39,11 @@ impl SharedStore {
         self
     }
 
+    /// The backend itself, shared.
+    pub fn backend(&self) -> Arc<dyn RequestStore> {
+        self.inner.clone()
+    }
+
     pub fn holder(&self) -> &str {
         &self.holder
     }

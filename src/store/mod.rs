@@ -21,6 +21,8 @@ use deref_to_port;
 
 pub mod audit;
 pub mod backup;
+pub mod configured;
+pub mod leader;
 mod lease;
 pub mod memory;
 pub mod postgres;

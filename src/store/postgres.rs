@@ -9,6 +9,7 @@
 //! compared against the database server's clock. Connections live on threads of their own
 //! ([`pool`]); the schema is migrated on open ([`schema`]).
 
+pub mod migrate;
 mod pool;
 mod schema;
 #[doc(hidden)]

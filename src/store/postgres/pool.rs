@@ -174,20 +174,20 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Starts the threads; the first connection is opened at once so a wrong URL, password or
-    /// unreachable server is reported now, not at the first request.
+    /// Starts the threads. Connections are opened on them, never on the caller's thread,
+    /// which may be a tokio worker (the client must not start its runtime there); the store's
+    /// first job (the migration) opens one, so a wrong URL, password or unreachable server is
+    /// reported when the store is opened, not at the first request.
     pub fn start(target: Target) -> Result<Self, StoreError> {
         let target = Arc::new(target);
-        let first = target.connect()?;
         let (send, receive) = mpsc::channel::<Job>();
         let receive = Arc::new(Mutex::new(receive));
         let mut workers = Vec::new();
-        let mut first = Some(first);
         for n in 0..CONNECTIONS {
             let receive = receive.clone();
             let mut session = Session {
                 target: target.clone(),
-                client: first.take(),
+                client: None,
             };
             let worker = std::thread::Builder::new()
                 .name(format!("postgres-{n}"))
