@@ -6,13 +6,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use budget_bot::domain::request::RequestState;
 use budget_bot::sim::{Fault, FaultMatch, RequestRecord, SimHandle, Simulator};
 use budget_bot::store::postgres::testing::{test_database, TestDatabase};
 use budget_bot::store::{PostgresStore, RequestStore};
-use common::{run_bin, start_sim, write_config};
+use common::{run_bin, start_sim, use_postgres, wait_for, write_config};
 use tokio::io::AsyncWriteExt;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -31,18 +31,12 @@ impl World {
         let sim = start_sim().await;
         let dir = tempfile::tempdir().unwrap();
         let config = write_config(dir.path(), &sim.base_url(), "");
-        let text = std::fs::read_to_string(&config)
-            .unwrap()
-            .replacen(
-                "path = \"store.sled\"\n",
-                "backend = \"postgres\"\nlease = \"2s\"\n",
-                1,
-            )
-            .replacen(
-                "retry_backoff = \"20ms\"\n",
-                "retry_backoff = \"20ms\"\nrequest_timeout = \"60s\"\n",
-                1,
-            );
+        use_postgres(&config, "lease = \"2s\"\n");
+        let text = std::fs::read_to_string(&config).unwrap().replacen(
+            "retry_backoff = \"20ms\"\n",
+            "retry_backoff = \"20ms\"\nrequest_timeout = \"60s\"\n",
+            1,
+        );
         std::fs::write(&config, text).unwrap();
         let config = config.to_str().unwrap().to_string();
         Some(World {
@@ -92,15 +86,6 @@ fn updates(sim: &SimHandle) -> Vec<RequestRecord> {
         .into_iter()
         .filter(|r| r.path.ends_with("/update-budget"))
         .collect()
-}
-
-/// Polls `condition` every 20 ms until it holds; fails after [`WAIT`].
-async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !condition() {
-        assert!(Instant::now() < deadline, "waited {WAIT:?} for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]
@@ -177,7 +162,7 @@ async fn a_console_killed_mid_apply_is_finished_by_another() {
         .await
         .unwrap();
     let sim = w.sim.handle();
-    wait_for("the update to reach WeChat Pay", || {
+    wait_for("the update to reach WeChat Pay", WAIT, || {
         updates(&sim).len() == 1
     })
     .await;
@@ -192,7 +177,7 @@ async fn a_console_killed_mid_apply_is_finished_by_another() {
         RequestState::Submitting
     );
     let held_by_the_dead = store.lease(&id).unwrap().expect("leased when it died");
-    wait_for("the dead process's lease to expire", || {
+    wait_for("the dead process's lease to expire", WAIT, || {
         store.lease(&id).unwrap().is_none()
     })
     .await;

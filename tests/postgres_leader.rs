@@ -17,15 +17,6 @@ use support::process::{approve, request, wait_applied_cards, Bot, WAIT};
 /// What issue 14 allows between the leader's death and the follower answering.
 const TAKEOVER_LIMIT: Duration = Duration::from_secs(15);
 
-/// Polls `condition` every 20 ms until it holds; fails after [`WAIT`].
-async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !condition() {
-        assert!(Instant::now() < deadline, "waited {WAIT:?} for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Bob runs `/budget pending`; returns once it is answered, and how many answers it got.
 async fn ask_pending(fake: &FakeDiscord) -> usize {
     let it = fake
@@ -55,18 +46,13 @@ async fn one_of_two_instances_leads_and_the_other_takes_over_after_kill_9() {
         &sim.base_url(),
         &support::discord_section(&fake),
     );
-    let text = std::fs::read_to_string(&config).unwrap().replacen(
-        "path = \"store.sled\"\n",
-        "backend = \"postgres\"\nlease = \"2s\"\n",
-        1,
-    );
-    std::fs::write(&config, text).unwrap();
+    common::use_postgres(&config, "lease = \"2s\"\n");
     let env = [("BUDGET_BOT_DATABASE_URL", db.url.as_str())];
 
     let leader = Bot::start_with(&config, &env);
     fake.wait_commands_registered(1, WAIT).await.unwrap();
     let follower = Bot::start_with(&config, &env);
-    wait_for("the second instance to wait as follower", || {
+    common::wait_for("the second instance to wait as follower", WAIT, || {
         follower.log().contains("another instance leads")
     })
     .await;

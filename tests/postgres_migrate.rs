@@ -90,12 +90,7 @@ async fn a_sled_store_is_copied_whole_and_its_pending_requests_go_on() {
     );
 
     // The copied pending request is approved and applied from the PostgreSQL store.
-    let text = std::fs::read_to_string(&config).unwrap().replacen(
-        "path = \"store.sled\"\n",
-        "backend = \"postgres\"\n",
-        1,
-    );
-    std::fs::write(&config, text).unwrap();
+    common::use_postgres(std::path::Path::new(&config), "");
     let (status, stdout, stderr) = run_bin(&console, "carol: react ✅ last\n", &env).await;
     assert!(status.success(), "{stderr}");
     assert!(stdout.contains("\"state\":\"Applied\""), "{stdout}");

@@ -369,3 +369,26 @@ impl Notifier for Recorder {
         Ok(())
     }
 }
+
+/// Points a config written by [`write_config`] at the PostgreSQL store (the URL comes from
+/// `BUDGET_BOT_DATABASE_URL`), with `[storage]` keys `extra` added (e.g. `lease = "2s"`).
+pub fn use_postgres(config: &std::path::Path, extra: &str) {
+    let text = std::fs::read_to_string(config).unwrap().replacen(
+        "path = \"store.sled\"\n",
+        &format!("backend = \"postgres\"\n{extra}"),
+        1,
+    );
+    std::fs::write(config, text).unwrap();
+}
+
+/// Polls `condition` every 20 ms until it holds; fails after `within`.
+pub async fn wait_for(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
