@@ -330,7 +330,7 @@ async fn readyz_follows_wechat_pay_down_and_back_while_healthz_and_healthcheck_s
     let up = readyz_until(&ops, 200, "WeChat Pay back", |b| b["ready"] == true).await;
     assert_eq!(
         up,
-        json!({"ready": true, "checks": {"store": "ok", "discord": "ok", "wechatpay": "ok"}})
+        json!({"ready": true, "checks": {"store": "ok", "discord": "ok", "leader": "ok", "wechatpay": "ok"}})
     );
 
     // Faulted: a user's read is refused, and so is the next probe read (so the 503 lasts at
