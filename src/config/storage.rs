@@ -65,6 +65,7 @@ impl StorageConfig {
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
             cache_capacity: self.cache_capacity,
+            ..StoreOptions::default()
         }
     }
 }
