@@ -335,25 +335,45 @@ impl SledStore {
             return Ok(self);
         }
         let started = Instant::now();
-        let plan = self.plan(&policy)?;
-        let kept = self.copy_to_archive(&plan)?;
         let next = sibling(path, NEXT_SUFFIX);
-        self.write_live_copy(&next, options, &plan, &kept)?;
-        if let Err(e) = exchange(path, &next) {
-            // The archive holds copies, which reads ignore; the next open tries again.
-            tracing::warn!(path = %path.display(), error = %e, "finished work could not be archived: the store folder could not be swapped with its rebuilt copy");
-            let _ = std::fs::remove_dir_all(&next);
-            return Ok(self);
-        }
+        let moved = match self.move_finished(path, &next, options, &policy) {
+            Ok(moved) => moved,
+            Err(e) => {
+                // Archiving only saves time and memory: the store opens as it is. Whatever
+                // reached the archive is a copy, which reads ignore; the next open tries again.
+                tracing::warn!(path = %path.display(), error = %e, "finished work could not be moved to the archive (is the folder holding the store writable?); the store is used as it is");
+                let _ = std::fs::remove_dir_all(&next);
+                return Ok(self);
+            }
+        };
         drop(self);
         let store = open_waiting(path, options)?;
         tracing::info!(
-            requests = plan.requests.len(),
-            audit_entries = plan.audit.len(),
+            requests = moved.requests.len(),
+            audit_entries = moved.audit.len(),
             seconds = started.elapsed().as_secs_f64(),
             "finished work moved to the archive"
         );
         Ok(store)
+    }
+
+    /// Copies finished work to the archive, writes the rest to `next` and swaps it with the
+    /// live store's folder; returns what was moved.
+    fn move_finished(
+        &self,
+        path: &Path,
+        next: &Path,
+        options: &StoreOptions,
+        policy: &ArchivePolicy,
+    ) -> Result<Plan, StoreError> {
+        let plan = self.plan(policy)?;
+        let kept = self.copy_to_archive(&plan)?;
+        self.write_live_copy(next, options, &plan, &kept)?;
+        exchange(path, next).map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            reason: format!("the store folder cannot be swapped with its rebuilt copy: {e}"),
+        })?;
+        Ok(plan)
     }
 
     /// Which finished requests and audit entries to archive: all but the newest
@@ -745,6 +765,19 @@ mod tests {
         // A store with an archive is not empty.
         let not_empty = crate::store::backup::restore(&open(&path, None), &path, &file);
         assert!(not_empty.is_err());
+    }
+
+    #[test]
+    fn a_store_whose_work_cannot_be_archived_still_opens_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let ids = history(&open(&path, None));
+        let before = answers(&open(&path, None), &ids);
+        // A file where the rebuilt copy would go: it can be neither removed nor written.
+        std::fs::write(sibling(&path, NEXT_SUFFIX), b"in the way").unwrap();
+        let store = open(&path, Some(SMALL));
+        assert_eq!(store.requests.len(), 8, "used as it is");
+        assert_eq!(answers(&store, &ids), before);
     }
 
     #[test]
