@@ -122,6 +122,7 @@ impl StorageConfig {
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions {
             cache_capacity: self.cache_capacity,
+            ..StoreOptions::default()
         }
     }
 }

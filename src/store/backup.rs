@@ -23,8 +23,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 
 use super::audit::{hex, AuditEntry, AuditHead, ChainCheck};
 use super::sled::{
-    audit_key_seq, card_key_bytes, card_key_from_bytes, decode, encode, utf8, KEY_AUDIT_HEAD,
-    KEY_INDEXED, KEY_LAST_REQUEST,
+    archive_path, audit_key_seq, card_key_bytes, card_key_from_bytes, decode, encode, utf8,
+    Records, KEY_AUDIT_HEAD, KEY_INDEXED, KEY_LAST_REQUEST,
 };
 use super::{CardKey, RequestStore, Store, StoreError, StoreOptions};
 use crate::domain::request::{ChangeRequest, RequestState};
@@ -212,6 +212,11 @@ pub fn backup(
             path: store_path.display().to_string(),
         });
     }
+    // The store is read as it is: no finished work is archived on the way.
+    let options = &StoreOptions {
+        archive: None,
+        ..*options
+    };
     match Store::open_with(store_path, options) {
         Ok(store) => Ok((write_file(&store, file)?, Route::Direct)),
         Err(StoreError::Locked { .. }) => backup_from_copies(store_path, options, file),
@@ -238,7 +243,12 @@ fn backup_from_copies(
                 &std::env::temp_dir(),
             ))?;
         let copy = scratch.path().join("store");
-        if let Err(e) = copy_folder(store_path, &copy) {
+        let archive = archive_path(store_path);
+        let mut copied = copy_folder(store_path, &copy);
+        if copied.is_ok() && archive.exists() {
+            copied = copy_folder(&archive, &archive_path(&copy));
+        }
+        if let Err(e) = copied {
             last = format!("copying the folder failed: {e}");
             continue;
         }
@@ -324,11 +334,7 @@ impl<W: Write> LineWriter<W> {
 /// Streams the store into `out`, checking it as it goes; see the module docs for the layout.
 /// The store must not change meanwhile (this process holds its lock, or it is a private copy).
 pub fn write_backup(store: &Store, out: impl Write) -> Result<Summary, BackupError> {
-    let counts = Counts {
-        requests: store.requests.len() as u64,
-        cards: store.cards.len() as u64,
-        audit_entries: store.audit.len() as u64,
-    };
+    let counts = counts(store)?;
     let audit_head = store.audit_head()?;
     let last_request = store
         .meta
@@ -353,7 +359,7 @@ pub fn write_backup(store: &Store, out: impl Write) -> Result<Summary, BackupErr
 
     let mut check = Consistency::new(last_request);
     let mut written = Counts::default();
-    for item in store.audit.iter() {
+    for item in store.records(Records::Audit)? {
         let (key, bytes) = item?;
         let entry: AuditEntry = decode(&format!("audit entry {key:?}"), &bytes)?;
         check
@@ -362,7 +368,7 @@ pub fn write_backup(store: &Store, out: impl Write) -> Result<Summary, BackupErr
         writer.put(&Line::Audit(entry))?;
         written.audit_entries += 1;
     }
-    for item in store.requests.iter() {
+    for item in store.records(Records::Requests)? {
         let (key, bytes) = item?;
         let what = format!("request {}", String::from_utf8_lossy(&key));
         let request: ChangeRequest = decode(&what, &bytes)?;
@@ -375,7 +381,7 @@ pub fn write_backup(store: &Store, out: impl Write) -> Result<Summary, BackupErr
         writer.put(&Line::Request(Box::new(request)))?;
         written.requests += 1;
     }
-    for item in store.cards.iter() {
+    for item in store.records(Records::Cards)? {
         let (key, value) = item?;
         let key = card_key_from_bytes(&key)?;
         let card = CardLine {
@@ -400,6 +406,23 @@ pub fn write_backup(store: &Store, out: impl Write) -> Result<Summary, BackupErr
     writer.put(&Line::End(EndLine { sha256 }))?;
     writer.out.flush().map_err(BackupError::Write)?;
     Ok(Summary { counts, audit_head })
+}
+
+/// How many records the store holds, live and archived.
+fn counts(store: &Store) -> Result<Counts, StoreError> {
+    let count = |which| -> Result<u64, StoreError> {
+        let mut n = 0;
+        for item in store.records(which)? {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    };
+    Ok(Counts {
+        requests: count(Records::Requests)?,
+        cards: count(Records::Cards)?,
+        audit_entries: count(Records::Audit)?,
+    })
 }
 
 /// What a store and a backup must both satisfy, checked record by record, audit entries first.
@@ -483,11 +506,7 @@ impl Consistency {
 /// `store restore`: reads and checks all of `file`, then writes it into the store in one
 /// transaction, then indexes it. A store that is not empty is refused and left as it is.
 pub fn restore(store: &Store, store_path: &Path, file: &Path) -> Result<Summary, BackupError> {
-    let present = Counts {
-        requests: store.requests.len() as u64,
-        cards: store.cards.len() as u64,
-        audit_entries: store.audit.len() as u64,
-    };
+    let present = counts(store)?;
     // An empty store opened by this version is marked as indexed: that is not data.
     let mut meta_keys = store.meta.iter().keys();
     let holds_meta = meta_keys.any(|key| key.map_or(true, |key| key != KEY_INDEXED));

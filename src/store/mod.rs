@@ -41,7 +41,7 @@ pub use audit::{AuditBreak, AuditEntry, AuditHead, GENESIS_HASH};
 pub use lease::{SharedStore, WorkGuard, DEFAULT_LEASE_TTL};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
-pub use sled::{SledStore, StoreOptions, DEFAULT_CACHE_CAPACITY};
+pub use sled::{archive_path, ArchivePolicy, SledStore, StoreOptions, DEFAULT_CACHE_CAPACITY};
 
 /// Today's store, under the name every caller knows.
 pub type Store = SledStore;

@@ -6,25 +6,33 @@
 //!
 //! Two index trees ([`index`]) keep reads proportional to what they return: the open
 //! requests and each stock's audit entries, written in the transaction of every change.
+//! Finished work moves to an archive next to the store ([`archive`]) when the store is
+//! opened, so that what opening costs follows the open work, not the history.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
+mod archive;
 mod index;
 
+pub use self::archive::archive_path;
+pub use self::archive::ArchivePolicy;
+pub(crate) use self::archive::Records;
+use self::archive::{ArchiveSlot, TREE_ARCHIVED_STOCKS};
 pub(crate) use self::index::KEY_INDEXED;
 use self::index::{open_key, stock_key, IndexMark, TREE_AUDIT_BY_STOCK, TREE_OPEN};
 use super::audit::{self, AuditBreak, AuditEntry, AuditHead};
 use super::{AuditIter, AuditNote, CardKey, Cas, Lease, RequestStore, StoreError};
 use crate::domain::request::{ChangeRequest, RequestState};
 
-const TREE_REQUESTS: &str = "requests";
-const TREE_AUDIT: &str = "audit";
-const TREE_CARDS: &str = "cards";
-const TREE_META: &str = "meta";
+pub(super) const TREE_REQUESTS: &str = "requests";
+pub(super) const TREE_AUDIT: &str = "audit";
+pub(super) const TREE_CARDS: &str = "cards";
+pub(super) const TREE_META: &str = "meta";
 const TREE_LEASES: &str = "leases";
 pub(crate) const KEY_AUDIT_HEAD: &[u8] = b"audit_head";
 pub(crate) const KEY_LAST_REQUEST: &[u8] = b"last_request";
@@ -38,12 +46,16 @@ pub const DEFAULT_CACHE_CAPACITY: u64 = 8 * 1024 * 1024;
 pub struct StoreOptions {
     /// The most memory sled's page cache may hold, in bytes.
     pub cache_capacity: u64,
+    /// When finished work moves to the archive on open; None: never (a backup reads the
+    /// store as it is).
+    pub archive: Option<ArchivePolicy>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             cache_capacity: DEFAULT_CACHE_CAPACITY,
+            archive: Some(ArchivePolicy::default()),
         }
     }
 }
@@ -99,6 +111,15 @@ fn is_lock_error(error: &std::io::Error) -> bool {
             && error.to_string().starts_with("could not acquire lock"))
 }
 
+/// Opens (or makes) the sled folder at `path`.
+fn open_db(path: &Path, cache_capacity: u64) -> Result<sled::Db, StoreError> {
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(cache_capacity)
+        .open()
+        .map_err(|e| StoreError::opening(path, e))
+}
+
 /// The sled store. One per process: sled locks its folder.
 #[derive(Clone)]
 pub struct SledStore {
@@ -110,6 +131,8 @@ pub struct SledStore {
     leases: sled::Tree,
     open: sled::Tree,
     audit_by_stock: sled::Tree,
+    archived_stocks: sled::Tree,
+    archive: Arc<ArchiveSlot>,
 }
 
 pub(super) fn decode<T: for<'de> Deserialize<'de>>(
@@ -181,14 +204,17 @@ impl SledStore {
         Self::open_with(path, &StoreOptions::default())
     }
 
-    /// Opens the store at `path`, indexing it first if its indexes do not cover its log.
+    /// Opens the store at `path`, indexing it first if its indexes do not cover its log,
+    /// and moving finished work to the archive if `options` say it is due.
     pub fn open_with(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        Self::open_live(path, options)?.archive_if_due(path, options)
+    }
+
+    /// Opens the live store at `path`; its archive is opened when a read first needs it.
+    fn open_live(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
         let opening = |e| StoreError::opening(path, e);
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(options.cache_capacity)
-            .open()
-            .map_err(opening)?;
+        let db = open_db(path, options.cache_capacity)?;
+        archive::remove_leftover(path);
         let leases = db.open_tree(TREE_LEASES).map_err(opening)?;
         leases.clear()?;
         let store = Self {
@@ -198,6 +224,8 @@ impl SledStore {
             meta: db.open_tree(TREE_META).map_err(opening)?,
             open: db.open_tree(TREE_OPEN).map_err(opening)?,
             audit_by_stock: db.open_tree(TREE_AUDIT_BY_STOCK).map_err(opening)?,
+            archived_stocks: db.open_tree(TREE_ARCHIVED_STOCKS).map_err(opening)?,
+            archive: Arc::new(ArchiveSlot::new(path, options)),
             leases,
             db,
         };
@@ -345,15 +373,14 @@ impl RequestStore for SledStore {
     }
 
     fn get(&self, id: &str) -> Result<Option<ChangeRequest>, StoreError> {
-        self.requests
-            .get(id.as_bytes())?
+        self.get_anywhere(Records::Requests, &[id.as_bytes()])?
             .map(|bytes| decode(&format!("request {id}"), &bytes))
             .transpose()
     }
 
     fn all(&self) -> Result<Vec<ChangeRequest>, StoreError> {
         let mut all = Vec::new();
-        for item in self.requests.iter() {
+        for item in self.records(Records::Requests)? {
             let (key, bytes) = item?;
             all.push(decode(
                 &format!("request {}", String::from_utf8_lossy(&key)),
@@ -369,7 +396,11 @@ impl RequestStore for SledStore {
         for key in self.open.iter().keys() {
             let key = key?;
             let id = utf8("open request index key", key.get(8..).unwrap_or_default())?;
-            let request = self.get(&id)?.ok_or_else(|| StoreError::Corrupt {
+            // Open requests are never archived: the live store answers.
+            let request = self.requests.get(id.as_bytes())?;
+            let request =
+                request.map(|bytes| decode::<ChangeRequest>(&format!("request {id}"), &bytes));
+            let request = request.transpose()?.ok_or_else(|| StoreError::Corrupt {
                 what: format!("request {id}"),
                 reason: "the open-request index names it but it is missing".into(),
             })?;
@@ -395,37 +426,32 @@ impl RequestStore for SledStore {
     }
 
     fn card_request(&self, card: &CardKey) -> Result<Option<String>, StoreError> {
-        let mut found = self.cards.get(card_key_bytes(card))?;
-        if found.is_none() && !card.is_legacy() {
-            found = self.cards.get(card.message.as_bytes())?;
-        }
+        let key = card_key_bytes(card);
+        let found = if card.is_legacy() {
+            self.get_anywhere(Records::Cards, &[&key])?
+        } else {
+            self.get_anywhere(Records::Cards, &[&key, card.message.as_bytes()])?
+        };
         Ok(found.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     fn audit_iter(&self, stock_id: Option<&str>) -> Result<AuditIter<'_>, StoreError> {
         Ok(match stock_id {
-            None => Box::new(self.audit.iter().map(|item| {
+            None => Box::new(self.records(Records::Audit)?.map(|item| {
                 let (key, bytes) = item?;
                 decode(&format!("audit entry {}", audit_key_seq(&key)), &bytes)
             })),
-            Some(stock_id) => Box::new(
-                self.stock_entries(stock_id)
-                    .map(|seq| self.indexed_audit_entry(&seq?)),
-            ),
+            Some(stock_id) => Box::new(self.stock_entries_anywhere(stock_id)?),
         })
     }
 
     fn audit_tail(&self, stock_id: &str, count: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        self.stock_entries(stock_id)
-            .rev()
-            .take(count)
-            .map(|seq| self.indexed_audit_entry(&seq?))
-            .collect()
+        self.audit_tail_anywhere(stock_id, count)
     }
 
     fn verify_audit(&self) -> Result<Result<u64, AuditBreak>, StoreError> {
         let head = self.audit_head()?;
-        let entries = self.audit.iter().map(|item| {
+        let entries = self.records(Records::Audit)?.map(|item| {
             let (key, bytes) = item?;
             let entry = serde_json::from_slice(&bytes).map_err(|e| e.to_string());
             Ok((audit_key_seq(&key), entry))

@@ -45,7 +45,7 @@ pub(super) fn open_key(request: &ChangeRequest) -> Vec<u8> {
 
 /// The prefix of every stock-index key of `stock_id`: the id and a 0x00, so that stock `12`
 /// does not also find the entries of `123`.
-fn stock_prefix(stock_id: &str) -> Vec<u8> {
+pub(super) fn stock_prefix(stock_id: &str) -> Vec<u8> {
     let mut prefix = stock_id.as_bytes().to_vec();
     prefix.push(0);
     prefix

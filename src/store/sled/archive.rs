@@ -1,0 +1,821 @@
+//! The sled store's archive: finished requests, their cards and all but each stock's newest
+//! audit entries, moved out of the live store into a second sled folder next to it
+//! (`<path>.archive`). Opening a sled folder costs time and memory in proportion to every
+//! page it ever held (sled rebuilds its page table at start, and deleting keys does not shrink
+//! it), so the live store is rebuilt small when work is archived, and the archive is opened
+//! only by the reads that need history (`get` or a card of an archived request, the whole
+//! log, backups): a command or a sweep never opens it.
+//!
+//! Archiving happens when the live store is opened (bot start, a console or CLI command) and
+//! holds more finished requests than the policy allows: the records to archive are copied to
+//! the archive and flushed, the rest is written to a fresh folder `<path>.next`, and the two
+//! folders are swapped with one atomic rename (`renameat2` with `RENAME_EXCHANGE`). A crash
+//! before the swap leaves the old live store whole (the archive then holds copies, which reads
+//! ignore: a key in both is read from the live store); a crash after it leaves the new one
+//! whole. Either way the next open removes `<path>.next`.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use itertools::{EitherOrBoth, Itertools};
+use sled::IVec;
+
+use super::index::{stock_prefix, TREE_AUDIT_BY_STOCK, TREE_OPEN};
+use super::{
+    audit_key_seq, decode, open_db, SledStore, StoreOptions, KEY_LAST_REQUEST, TREE_AUDIT,
+    TREE_CARDS, TREE_META, TREE_REQUESTS,
+};
+use crate::domain::request::ChangeRequest;
+use crate::store::{AuditEntry, StoreError};
+
+/// The live tree naming the stocks some of whose audit entries are archived: `history` of
+/// any other stock never needs the archive.
+pub(super) const TREE_ARCHIVED_STOCKS: &str = "archived_stocks";
+
+const ARCHIVE_SUFFIX: &str = ".archive";
+const NEXT_SUFFIX: &str = ".next";
+
+/// When finished work moves to the archive (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArchivePolicy {
+    /// Archive when the live store holds more finished requests than this...
+    pub after_finished: usize,
+    /// ...keeping the newest this many of them live (a reaction on a recent card finds its
+    /// request without opening the archive)...
+    pub keep_finished: usize,
+    /// ...and the newest this many audit entries of each stock, so that `history` reads the
+    /// live store only.
+    pub keep_per_stock: usize,
+}
+
+impl Default for ArchivePolicy {
+    fn default() -> Self {
+        Self {
+            after_finished: 256,
+            keep_finished: 64,
+            keep_per_stock: crate::domain::command::MAX_HISTORY_COUNT as usize,
+        }
+    }
+}
+
+/// `path` with `suffix` appended to its last component (`/srv/db/` → `/srv/db.archive`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.components().collect::<PathBuf>().into_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// The archive folder of the store at `path`.
+pub fn archive_path(path: &Path) -> PathBuf {
+    sibling(path, ARCHIVE_SUFFIX)
+}
+
+/// The archive's trees: the live store's, holding what was moved.
+pub(super) struct Archive {
+    db: sled::Db,
+    pub(super) requests: sled::Tree,
+    pub(super) audit: sled::Tree,
+    pub(super) cards: sled::Tree,
+    pub(super) audit_by_stock: sled::Tree,
+}
+
+impl Archive {
+    fn open(path: &Path, cache_capacity: u64) -> Result<Self, StoreError> {
+        let opening = |e| StoreError::opening(path, e);
+        let db = open_db(path, cache_capacity)?;
+        Ok(Self {
+            requests: db.open_tree(TREE_REQUESTS).map_err(opening)?,
+            audit: db.open_tree(TREE_AUDIT).map_err(opening)?,
+            cards: db.open_tree(TREE_CARDS).map_err(opening)?,
+            audit_by_stock: db.open_tree(TREE_AUDIT_BY_STOCK).map_err(opening)?,
+            db,
+        })
+    }
+}
+
+/// The archive of one store, opened the first time a read needs it. Only the process that
+/// holds the live store's lock opens it.
+pub(super) struct ArchiveSlot {
+    path: PathBuf,
+    cache_capacity: u64,
+    opened: Mutex<Option<Arc<Archive>>>,
+}
+
+impl ArchiveSlot {
+    pub(super) fn new(store_path: &Path, options: &StoreOptions) -> Self {
+        Self {
+            path: archive_path(store_path),
+            cache_capacity: options.cache_capacity,
+            opened: Mutex::new(None),
+        }
+    }
+
+    /// The archive, or None when the store has none (nothing was ever archived).
+    pub(super) fn get(&self) -> Result<Option<Arc<Archive>>, StoreError> {
+        self.open(false)
+    }
+
+    fn open(&self, create: bool) -> Result<Option<Arc<Archive>>, StoreError> {
+        let mut opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(archive) = &*opened {
+            return Ok(Some(archive.clone()));
+        }
+        if !create && !self.path.exists() {
+            return Ok(None);
+        }
+        // Only the holder of the live store's lock opens the archive: a lock on it is held by
+        // this process's own handle, closed after archiving, until sled's threads end.
+        let deadline = Instant::now() + LOCK_WAIT;
+        let archive = loop {
+            match Archive::open(&self.path, self.cache_capacity) {
+                Err(StoreError::Locked { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(LOCK_POLL)
+                }
+                other => break Arc::new(other?),
+            }
+        };
+        *opened = Some(archive.clone());
+        Ok(Some(archive))
+    }
+}
+
+/// How long a lock this process just let go of is waited for, and how often it is tried.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+const LOCK_POLL: Duration = Duration::from_millis(5);
+
+/// Where a record was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Held {
+    Live,
+    Archived,
+}
+
+/// A tree's records in key order, from the live store and the archive; a key in both (left
+/// by an archiving stopped before its swap) is read from the live store.
+pub(super) fn merged(
+    live: sled::Iter,
+    archived: Option<sled::Iter>,
+) -> impl Iterator<Item = Result<(Held, IVec, IVec), StoreError>> {
+    let by_key = |live: &sled::Result<(IVec, IVec)>, archived: &sled::Result<(IVec, IVec)>| {
+        match (live, archived) {
+            (Ok((live, _)), Ok((archived, _))) => live.cmp(archived),
+            // An error is passed on as soon as it is met.
+            (Err(_), _) => Ordering::Less,
+            (_, Err(_)) => Ordering::Greater,
+        }
+    };
+    live.merge_join_by(archived.into_iter().flatten(), by_key)
+        .map(|pair| {
+            let (held, item) = match pair {
+                EitherOrBoth::Left(item) | EitherOrBoth::Both(item, _) => (Held::Live, item),
+                EitherOrBoth::Right(item) => (Held::Archived, item),
+            };
+            let (key, value) = item?;
+            Ok((held, key, value))
+        })
+}
+
+/// The trees a backup reads whole, live and archived records together.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Records {
+    Requests,
+    Audit,
+    Cards,
+}
+
+/// What one archiving moves.
+struct Plan {
+    /// Keys of the requests to archive.
+    requests: HashSet<IVec>,
+    /// Sequence numbers of the audit entries to archive, with their stock-index keys.
+    audit: HashMap<u64, Vec<u8>>,
+    /// The stocks some of whose entries are archived.
+    stocks: BTreeSet<Vec<u8>>,
+}
+
+impl SledStore {
+    /// The archive's tree of `which`, if the store has an archive.
+    fn archived_tree(
+        &self,
+        which: Records,
+    ) -> Result<Option<(Arc<Archive>, sled::Tree)>, StoreError> {
+        Ok(self.archive.get()?.map(|archive| {
+            let tree = match which {
+                Records::Requests => archive.requests.clone(),
+                Records::Audit => archive.audit.clone(),
+                Records::Cards => archive.cards.clone(),
+            };
+            (archive, tree)
+        }))
+    }
+
+    /// Every record of `which`, live and archived, in key order.
+    pub(crate) fn records(
+        &self,
+        which: Records,
+    ) -> Result<impl Iterator<Item = Result<(IVec, IVec), StoreError>>, StoreError> {
+        let live = match which {
+            Records::Requests => &self.requests,
+            Records::Audit => &self.audit,
+            Records::Cards => &self.cards,
+        };
+        let archived = self.archived_tree(which)?.map(|(_, tree)| tree.iter());
+        Ok(merged(live.iter(), archived).map(|item| item.map(|(_, key, value)| (key, value))))
+    }
+
+    /// The value under `key` in the live tree of `which`, else in the archive's; the archive
+    /// is opened only when the live store does not hold the key.
+    pub(super) fn get_anywhere(
+        &self,
+        which: Records,
+        keys: &[&[u8]],
+    ) -> Result<Option<IVec>, StoreError> {
+        let live = match which {
+            Records::Requests => &self.requests,
+            Records::Audit => &self.audit,
+            Records::Cards => &self.cards,
+        };
+        for key in keys {
+            if let Some(value) = live.get(key)? {
+                return Ok(Some(value));
+            }
+        }
+        if let Some((_, archived)) = self.archived_tree(which)? {
+            for key in keys {
+                if let Some(value) = archived.get(key)? {
+                    return Ok(Some(value));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// `stock_id`'s audit entries, oldest first, live and archived.
+    pub(super) fn stock_entries_anywhere(
+        &self,
+        stock_id: &str,
+    ) -> Result<impl Iterator<Item = Result<AuditEntry, StoreError>> + '_, StoreError> {
+        let archive = if self.archived_stocks.contains_key(stock_id.as_bytes())? {
+            self.archive.get()?
+        } else {
+            None
+        };
+        let archived = archive
+            .as_ref()
+            .map(|archive| archive.audit_by_stock.scan_prefix(stock_prefix(stock_id)));
+        let key_len = stock_id.len() + 1 + 8;
+        let live = self.audit_by_stock.scan_prefix(stock_prefix(stock_id));
+        Ok(merged(live, archived)
+            .filter(move |item| {
+                item.as_ref()
+                    .map_or(true, |(_, key, _)| key.len() == key_len)
+            })
+            .map(move |item| {
+                let (held, _, seq) = item?;
+                match (held, &archive) {
+                    (Held::Archived, Some(archive)) => entry_named(&archive.audit, &seq),
+                    _ => self.indexed_audit_entry(&seq),
+                }
+            }))
+    }
+
+    /// The newest `count` audit entries of `stock_id`, newest first: from the live store,
+    /// which keeps each stock's newest entries, and from the archive only when the live store
+    /// holds fewer than `count` of a stock with archived entries.
+    pub(super) fn audit_tail_anywhere(
+        &self,
+        stock_id: &str,
+        count: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut newest: Vec<AuditEntry> = self
+            .stock_entries(stock_id)
+            .rev()
+            .take(count)
+            .map(|seq| self.indexed_audit_entry(&seq?))
+            .collect::<Result<_, _>>()?;
+        if newest.len() >= count || !self.archived_stocks.contains_key(stock_id.as_bytes())? {
+            return Ok(newest);
+        }
+        let Some(archive) = self.archive.get()? else {
+            return Ok(newest);
+        };
+        let key_len = stock_id.len() + 1 + 8;
+        for item in archive
+            .audit_by_stock
+            .scan_prefix(stock_prefix(stock_id))
+            .rev()
+            .filter(|item| item.as_ref().map_or(true, |(key, _)| key.len() == key_len))
+            .take(count)
+        {
+            let (_, seq) = item?;
+            newest.push(entry_named(&archive.audit, &seq)?);
+        }
+        newest.sort_by_key(|entry| std::cmp::Reverse(entry.seq));
+        newest.dedup_by_key(|entry| entry.seq);
+        newest.truncate(count);
+        Ok(newest)
+    }
+
+    /// Moves finished work to the archive when `options` say it is due (see the module
+    /// docs); returns the store to use, rebuilt when work was moved.
+    pub(super) fn archive_if_due(
+        self,
+        path: &Path,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let Some(policy) = options.archive else {
+            return Ok(self);
+        };
+        // Both counts read keys only, of a live store kept small.
+        let finished = self.requests.len().saturating_sub(self.open.len());
+        if finished <= policy.after_finished {
+            return Ok(self);
+        }
+        let started = Instant::now();
+        let next = sibling(path, NEXT_SUFFIX);
+        let moved = match self.move_finished(path, &next, options, &policy) {
+            Ok(moved) => moved,
+            Err(e) => {
+                // Archiving only saves time and memory: the store opens as it is. Whatever
+                // reached the archive is a copy, which reads ignore; the next open tries again.
+                tracing::warn!(path = %path.display(), error = %e, "finished work could not be moved to the archive (is the folder holding the store writable?); the store is used as it is");
+                let _ = std::fs::remove_dir_all(&next);
+                return Ok(self);
+            }
+        };
+        drop(self);
+        let store = open_waiting(path, options)?;
+        tracing::info!(
+            requests = moved.requests.len(),
+            audit_entries = moved.audit.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "finished work moved to the archive"
+        );
+        Ok(store)
+    }
+
+    /// Copies finished work to the archive, writes the rest to `next` and swaps it with the
+    /// live store's folder; returns what was moved.
+    fn move_finished(
+        &self,
+        path: &Path,
+        next: &Path,
+        options: &StoreOptions,
+        policy: &ArchivePolicy,
+    ) -> Result<Plan, StoreError> {
+        let plan = self.plan(policy)?;
+        let kept = self.copy_to_archive(&plan)?;
+        self.write_live_copy(next, options, &plan, &kept)?;
+        exchange(path, next).map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            reason: format!("the store folder cannot be swapped with its rebuilt copy: {e}"),
+        })?;
+        Ok(plan)
+    }
+
+    /// Which finished requests and audit entries to archive: all but the newest
+    /// `keep_finished` finished requests (and the last request made), and all but each
+    /// stock's newest `keep_per_stock` entries. Unreadable records stay live.
+    fn plan(&self, policy: &ArchivePolicy) -> Result<Plan, StoreError> {
+        let last = self.meta.get(KEY_LAST_REQUEST)?;
+        let mut finished = Vec::new();
+        for item in self.requests.iter() {
+            let (key, bytes) = item?;
+            if let Ok(request) = serde_json::from_slice::<ChangeRequest>(&bytes) {
+                if request.state.is_terminal() && last.as_ref() != Some(&key) {
+                    finished.push((request.created_at, key));
+                }
+            }
+        }
+        finished.sort();
+        let archived = finished.len().saturating_sub(policy.keep_finished);
+        let requests = finished.into_iter().take(archived).map(|(_, key)| key);
+
+        let mut audit = HashMap::new();
+        let mut stocks = BTreeSet::new();
+        let mut by_stock = self.audit_by_stock.iter().peekable();
+        while let Some(item) = by_stock.next() {
+            let (key, seq) = item?;
+            let Some(prefix) = key.len().checked_sub(8).map(|at| &key[..at]) else {
+                continue;
+            };
+            let mut of_stock = vec![(key.to_vec(), audit_key_seq(&seq))];
+            while let Some(Ok((next, _))) = by_stock.peek() {
+                if next.len() < 8 || &next[..next.len() - 8] != prefix {
+                    break;
+                }
+                let (next, seq) = by_stock.next().expect("peeked")?;
+                of_stock.push((next.to_vec(), audit_key_seq(&seq)));
+            }
+            let moved = of_stock.len().saturating_sub(policy.keep_per_stock);
+            if moved > 0 {
+                stocks.insert(prefix[..prefix.len() - 1].to_vec());
+            }
+            for (key, seq) in of_stock.into_iter().take(moved) {
+                audit.insert(seq, key);
+            }
+        }
+        Ok(Plan {
+            requests: requests.collect(),
+            audit,
+            stocks,
+        })
+    }
+
+    /// Copies what `plan` archives into the archive (created if need be) and flushes it.
+    /// Returns the ids of the requests that stay live: cards of any other go too.
+    fn copy_to_archive(&self, plan: &Plan) -> Result<HashSet<IVec>, StoreError> {
+        let archive = self.archive.open(true)?.expect("opened or created");
+        let mut kept = HashSet::new();
+        for item in self.requests.iter() {
+            let (key, bytes) = item?;
+            if plan.requests.contains(&key) {
+                archive.requests.insert(key, bytes)?;
+            } else {
+                kept.insert(key);
+            }
+        }
+        for item in self.audit.iter() {
+            let (key, bytes) = item?;
+            if let Some(stock_key) = plan.audit.get(&audit_key_seq(&key)) {
+                archive.audit.insert(&key, bytes)?;
+                archive.audit_by_stock.insert(stock_key.as_slice(), key)?;
+            }
+        }
+        for item in self.cards.iter() {
+            let (key, request) = item?;
+            if !kept.contains(&request) {
+                archive.cards.insert(key, request)?;
+            }
+        }
+        archive.db.flush()?;
+        Ok(kept)
+    }
+
+    /// Writes what stays live into a fresh sled folder at `next`, flushed and closed.
+    fn write_live_copy(
+        &self,
+        next: &Path,
+        options: &StoreOptions,
+        plan: &Plan,
+        kept: &HashSet<IVec>,
+    ) -> Result<(), StoreError> {
+        if next.exists() {
+            std::fs::remove_dir_all(next).map_err(|e| StoreError::Open {
+                path: next.display().to_string(),
+                reason: format!("a copy left by an earlier archiving cannot be removed: {e}"),
+            })?;
+        }
+        let opening = |e| StoreError::opening(next, e);
+        let db = open_db(next, options.cache_capacity)?;
+        let archived_seq = |seq: &[u8]| plan.audit.contains_key(&audit_key_seq(seq));
+        let copies: [(&sled::Tree, &str, &Keep); 7] = [
+            (&self.requests, TREE_REQUESTS, &|key, _| kept.contains(key)),
+            (&self.audit, TREE_AUDIT, &|key, _| !archived_seq(key)),
+            (&self.audit_by_stock, TREE_AUDIT_BY_STOCK, &|_, seq| {
+                !archived_seq(seq)
+            }),
+            (&self.cards, TREE_CARDS, &|_, request| {
+                kept.contains(request)
+            }),
+            (&self.meta, TREE_META, &|_, _| true),
+            (&self.open, TREE_OPEN, &|_, _| true),
+            (&self.archived_stocks, TREE_ARCHIVED_STOCKS, &|_, _| true),
+        ];
+        for (from, name, keep) in copies {
+            let to = db.open_tree(name).map_err(opening)?;
+            for item in from.iter() {
+                let (key, value) = item?;
+                if keep(&key, &value) {
+                    to.insert(key, value)?;
+                }
+            }
+        }
+        let stocks = db.open_tree(TREE_ARCHIVED_STOCKS).map_err(opening)?;
+        for stock in &plan.stocks {
+            stocks.insert(stock.as_slice(), &[])?;
+        }
+        db.flush()?;
+        Ok(())
+    }
+}
+
+/// Whether a record (key, value) is copied to the rebuilt live store.
+type Keep<'a> = dyn Fn(&IVec, &IVec) -> bool + 'a;
+
+/// Audit entry `seq` of `tree`, which an index names.
+fn entry_named(tree: &sled::Tree, seq: &[u8]) -> Result<AuditEntry, StoreError> {
+    let what = format!("archived audit entry {}", audit_key_seq(seq));
+    match tree.get(seq)? {
+        Some(bytes) => decode(&what, &bytes),
+        None => Err(StoreError::Corrupt {
+            what,
+            reason: "the archive's stock index names it but it is missing".into(),
+        }),
+    }
+}
+
+/// Swaps the folders `a` and `b` in one step: there is no moment without a store at `a`.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+}
+
+/// Elsewhere there is no atomic swap of two folders: work is not archived.
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "no atomic folder swap on this system",
+    ))
+}
+
+/// Opens the rebuilt live store at `path`. The copy was written and closed by this process
+/// a moment ago, and sled lets go of a closed folder's lock only once its background threads
+/// end, so a lock held at first is waited for, up to a deadline.
+fn open_waiting(path: &Path, options: &StoreOptions) -> Result<SledStore, StoreError> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match SledStore::open_live(path, options) {
+            Err(StoreError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(LOCK_POLL)
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Removes a `<path>.next` left by an archiving that stopped (before the swap, a partial
+/// copy; after it, the old live store, whose records the new one and the archive hold).
+/// Called once the live store's lock is held, so no other process is archiving.
+pub(super) fn remove_leftover(path: &Path) {
+    let next = sibling(path, NEXT_SUFFIX);
+    if next.exists() {
+        if let Err(e) = std::fs::remove_dir_all(&next) {
+            tracing::warn!(path = %next.display(), error = %e, "a copy left by an earlier archiving cannot be removed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::policy::tests::request;
+    use crate::domain::request::{RequestId, RequestState};
+    use crate::store::{AuditNote, CardKey, RequestStore};
+
+    #[test]
+    fn siblings_are_next_to_the_store_folder() {
+        assert_eq!(
+            archive_path(Path::new("/srv/bb/store.sled/")),
+            Path::new("/srv/bb/store.sled.archive")
+        );
+        assert_eq!(sibling(Path::new("db"), NEXT_SUFFIX), Path::new("db.next"));
+    }
+
+    /// Archive when more than 3 requests are finished, keep the newest finished one and the
+    /// newest 3 entries of each stock live.
+    const SMALL: ArchivePolicy = ArchivePolicy {
+        after_finished: 3,
+        keep_finished: 1,
+        keep_per_stock: 3,
+    };
+
+    fn options(archive: Option<ArchivePolicy>) -> StoreOptions {
+        StoreOptions {
+            archive,
+            ..StoreOptions::default()
+        }
+    }
+
+    /// Opens the store at `path`, waiting for the lock of a handle this test just dropped
+    /// (see `sled::tests::open`).
+    fn open(path: &Path, archive: Option<ArchivePolicy>) -> SledStore {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match SledStore::open_with(path, &options(archive)) {
+                Err(StoreError::Locked { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                other => return other.unwrap(),
+            }
+        }
+    }
+
+    fn step(store: &SledStore, id: &str, state: RequestState, at: u64) {
+        store
+            .update(id, |r| {
+                let mut next = r.clone();
+                next.state = state;
+                Ok::<_, ()>((next, AuditNote::new(at, state.as_str(), None), ()))
+            })
+            .unwrap()
+            .unwrap();
+    }
+
+    /// Eight requests over stocks 123 and 456, each with a card (one a legacy key): six
+    /// finished (applied or rejected), then one approved and one pending, the last made.
+    fn history(store: &SledStore) -> Vec<String> {
+        use RequestState::{Applied, Approved, Rejected, Submitting};
+        let mut ids = Vec::new();
+        for n in 0..8u64 {
+            let r = ChangeRequest {
+                id: RequestId::generate(),
+                stock_id: if n % 2 == 0 { "123" } else { "456" }.into(),
+                created_at: 1_000 + n,
+                ..request(1)
+            };
+            let id = r.id.to_string();
+            store
+                .create(&r, AuditNote::new(r.created_at, "requested", None))
+                .unwrap();
+            let card = match n {
+                3 => CardKey::legacy(&format!("9{n}")),
+                _ => CardKey::new("discord", "111", &format!("9{n}")),
+            };
+            store.link_card(&card, &id).unwrap();
+            match n {
+                0..=5 if n % 3 == 2 => step(store, &id, Rejected, 2_000 + n),
+                0..=5 => {
+                    step(store, &id, Approved, 2_000 + n);
+                    step(store, &id, Submitting, 2_100 + n);
+                    step(store, &id, Applied, 2_200 + n);
+                }
+                6 => step(store, &id, Approved, 2_000 + n),
+                _ => {}
+            }
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// Every answer the store gives about `ids`, their cards and the stocks' logs.
+    #[derive(Debug, PartialEq)]
+    struct Answers {
+        all: Vec<ChangeRequest>,
+        log: Vec<AuditEntry>,
+        by_stock: Vec<Vec<AuditEntry>>,
+        tails: Vec<Vec<AuditEntry>>,
+        gets: Vec<Option<ChangeRequest>>,
+        cards: Vec<Option<String>>,
+        open: Vec<ChangeRequest>,
+        last: Option<ChangeRequest>,
+        verified: u64,
+    }
+
+    fn answers(store: &SledStore, ids: &[String]) -> Answers {
+        let stocks = ["123", "456", "789"];
+        let log = store.audit_entries(None).unwrap();
+        Answers {
+            all: store.all().unwrap(),
+            by_stock: stocks
+                .iter()
+                .map(|s| store.audit_entries(Some(s)).unwrap())
+                .collect(),
+            tails: stocks
+                .iter()
+                .flat_map(|s| (0..=log.len() + 1).map(move |n| (s, n)))
+                .map(|(s, n)| store.audit_tail(s, n).unwrap())
+                .collect(),
+            log,
+            gets: ids.iter().map(|id| store.get(id).unwrap()).collect(),
+            cards: (0..8)
+                .map(|n| match n {
+                    3 => CardKey::legacy(&format!("9{n}")),
+                    _ => CardKey::new("discord", "111", &format!("9{n}")),
+                })
+                .map(|card| store.card_request(&card).unwrap())
+                .collect(),
+            open: store
+                .open_requests(&[RequestState::Pending, RequestState::Approved])
+                .unwrap(),
+            last: store.last().unwrap(),
+            verified: store.verify_audit().unwrap().unwrap(),
+        }
+    }
+
+    fn archive_opened(store: &SledStore) -> bool {
+        let opened = store.archive.opened.lock().unwrap();
+        opened.is_some()
+    }
+
+    #[test]
+    fn finished_work_moves_to_the_archive_and_every_answer_stays_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let store = open(&path, Some(SMALL));
+        let ids = history(&store);
+        let before = answers(&store, &ids);
+        assert_eq!(before.verified, 23);
+        drop(store);
+
+        let store = open(&path, Some(SMALL));
+        assert!(archive_path(&path).exists(), "an archive was made");
+        // Live: the two open requests and the newest finished one; 3 entries of each stock.
+        assert_eq!(store.requests.len(), 3);
+        assert_eq!(store.audit.len(), 6);
+        assert_eq!(store.cards.len(), 3);
+        assert!(
+            !archive_opened(&store),
+            "a fresh store leaves the archive closed"
+        );
+        // What commands and sweeps read never opens the archive.
+        let pending = store.open_requests(&[RequestState::Pending]).unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(store.audit_tail("123", 3).unwrap().len(), 3);
+        assert_eq!(store.last().unwrap().unwrap().id.to_string(), ids[7]);
+        assert!(!archive_opened(&store), "commands read the live store only");
+        assert_eq!(answers(&store, &ids), before);
+        assert!(archive_opened(&store));
+        crate::store::contract::indexes_match_a_full_scan(&*store);
+
+        // Work goes on in the live store, the chain across both.
+        step(&store, &ids[6], RequestState::Submitting, 3_000);
+        assert_eq!(store.verify_audit().unwrap(), Ok(24));
+        crate::store::contract::indexes_match_a_full_scan(&*store);
+        let after = answers(&store, &ids);
+        drop(store);
+        // Not due again (one finished request live): opened as it is.
+        let store = open(&path, Some(SMALL));
+        assert_eq!(store.requests.len(), 3);
+        assert_eq!(answers(&store, &ids), after);
+    }
+
+    #[test]
+    fn a_backup_of_an_archived_store_restores_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let ids = history(&open(&path, Some(SMALL)));
+        let store = open(&path, Some(SMALL));
+        let before = answers(&store, &ids);
+        drop(store);
+        let file = dir.path().join("backup.jsonl");
+        let (summary, _) = crate::store::backup::backup(&path, &options(None), &file).unwrap();
+        assert_eq!(summary.counts.requests, 8);
+        assert_eq!(summary.counts.audit_entries, 23);
+        assert_eq!(summary.counts.cards, 8);
+        let restored_path = dir.path().join("restored");
+        let restored = open(&restored_path, None);
+        crate::store::backup::restore(&restored, &restored_path, &file).unwrap();
+        assert_eq!(answers(&restored, &ids), before);
+        // A store with an archive is not empty.
+        let not_empty = crate::store::backup::restore(&open(&path, None), &path, &file);
+        assert!(not_empty.is_err());
+    }
+
+    #[test]
+    fn a_store_whose_work_cannot_be_archived_still_opens_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let ids = history(&open(&path, None));
+        let before = answers(&open(&path, None), &ids);
+        // A file where the rebuilt copy would go: it can be neither removed nor written.
+        std::fs::write(sibling(&path, NEXT_SUFFIX), b"in the way").unwrap();
+        let store = open(&path, Some(SMALL));
+        assert_eq!(store.requests.len(), 8, "used as it is");
+        assert_eq!(answers(&store, &ids), before);
+    }
+
+    #[test]
+    fn an_archiving_stopped_at_any_step_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let ids = history(&open(&path, None));
+        let store = open(&path, None);
+        let before = answers(&store, &ids);
+        let next = sibling(&path, NEXT_SUFFIX);
+
+        // Stopped after the archive and the new live copy were written, before the swap.
+        let plan = store.plan(&SMALL).unwrap();
+        let kept = store.copy_to_archive(&plan).unwrap();
+        store
+            .write_live_copy(&next, &options(None), &plan, &kept)
+            .unwrap();
+        drop(store);
+        let store = open(&path, None);
+        assert!(!next.exists(), "the partial copy is removed");
+        assert_eq!(store.requests.len(), 8, "the old live store is whole");
+        assert_eq!(
+            answers(&store, &ids),
+            before,
+            "copies in the archive are read once"
+        );
+
+        // Stopped after the swap, before the old live store was removed.
+        let plan = store.plan(&SMALL).unwrap();
+        let kept = store.copy_to_archive(&plan).unwrap();
+        store
+            .write_live_copy(&next, &options(None), &plan, &kept)
+            .unwrap();
+        exchange(&path, &next).unwrap();
+        drop(store);
+        let store = open(&path, None);
+        assert!(!next.exists(), "the old live store is removed");
+        assert_eq!(store.requests.len(), 3, "the new live store is in place");
+        assert_eq!(answers(&store, &ids), before);
+    }
+}
