@@ -39,14 +39,15 @@ pub async fn console(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Console> {
     let users = config.console.clone().unwrap_or_default().users;
-    let notifier = Arc::new(ConsoleNotifier::new(out.clone(), &users));
+    let lang = config.display.language.fixed();
+    let notifier = Arc::new(ConsoleNotifier::new(out.clone(), &users).with_lang(lang));
     let app = app_parts(config, api, store, clock).with_notifier(notifier);
     let runtime = Runtime::new(Arc::new(app));
     runtime
         .start(None)
         .await
         .context("cannot resume interrupted requests")?;
-    Ok(Console::with_runtime(runtime, users, out))
+    Ok(Console::with_runtime(runtime, users, out).with_lang(lang))
 }
 
 /// Reads the console's input to the end, then stops its runtime (which flushes the store).
@@ -104,7 +105,11 @@ pub fn demo_stocks(stocks: &[crate::sim::SimStock]) -> Vec<crate::config::StockC
 
 /// `budget-bot demo`: no credentials, no config. The simulator runs in-process with its TEST
 /// keys and seeded stocks, the store lives in a temporary folder, and the console reads stdin.
-pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> anyhow::Result<()> {
+pub async fn run_demo<R: AsyncBufRead + Unpin>(
+    json: bool,
+    language: crate::config::Language,
+    input: R,
+) -> anyhow::Result<()> {
     use crate::sim::{seeded_stocks, test_keys, SimConfig, Simulator};
     use crate::wechatpay::{ClientSettings, WechatPayClient};
 
@@ -136,6 +141,7 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> anyhow::
         discord: None,
         ops: None,
         log: Default::default(),
+        display: crate::config::DisplayConfig { language },
         source: "demo".into(),
     };
     let howto = [
@@ -180,8 +186,9 @@ pub async fn start_discord(
     store: Store,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<crate::chat::discord::RunningBot> {
-    let settings =
+    let mut settings =
         crate::chat::discord::DiscordSettings::from_config(config.require_discord("run")?)?;
+    settings.language = config.display.language;
     start_discord_with(config, settings, token, api, store, clock).await
 }
 

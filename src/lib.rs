@@ -6,6 +6,7 @@ pub mod chat;
 pub mod config;
 pub mod domain;
 pub mod failpoint;
+pub mod i18n;
 pub mod ops;
 pub mod sim;
 pub mod store;

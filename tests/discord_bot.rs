@@ -79,6 +79,7 @@ impl World {
             }),
             ops: None,
             log: Default::default(),
+            display: Default::default(),
             source: "test".into(),
         };
         World {

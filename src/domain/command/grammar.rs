@@ -17,14 +17,14 @@ const PREFIX: &str = "/budget";
 /// One subcommand's spelling, usage line, a working example and a one-line explanation. The help
 /// text, usage lookups, did-you-mean and error messages all come from this one table so they
 /// cannot drift apart.
-pub(super) struct Subcommand {
-    pub(super) name: &'static str,
-    pub(super) usage: &'static str,
-    pub(super) example: &'static str,
-    pub(super) about: &'static str,
+pub struct Subcommand {
+    pub name: &'static str,
+    pub usage: &'static str,
+    pub example: &'static str,
+    pub about: &'static str,
 }
 
-pub(super) const SUBCOMMANDS: &[Subcommand] = &[
+pub const SUBCOMMANDS: &[Subcommand] = &[
     Subcommand {
         name: "show",
         usage: "/budget show <stock>",
