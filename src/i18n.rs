@@ -84,7 +84,7 @@ pub fn try_lookup(lang: Lang, id: &str, args: &[(&'static str, String)]) -> Opti
     LOCALES.try_lookup_with_args(lang.id(), id, &map)
 }
 
-/// `t!(lang, "message-id", name = value, ...)`: [`lookup`] with each value `to_string`ed.
+/// `t!(lang, "card-link", link = url)`: [`lookup`] with each value `to_string`ed.
 #[macro_export]
 macro_rules! t {
     ($lang:expr, $id:literal $(, $name:ident = $value:expr)* $(,)?) => {
