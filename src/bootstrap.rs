@@ -72,7 +72,7 @@ pub async fn run_console<R: AsyncBufRead + Unpin>(
         );
     }
     let store = Store::open_with(store_path, &config.store_options())?;
-    let out = Arc::new(Output::stdout(json));
+    let out = Arc::new(Output::stdout(json).with_lang(config.display.language.fixed()));
     let console = console(config, api, store, out, Arc::new(SystemClock)).await?;
     run_to_end(&console, input).await
 }
@@ -144,10 +144,11 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(
         display: crate::config::DisplayConfig { language },
         source: "demo".into(),
     };
+    let lang = language.fixed();
     let howto = [
-        "budget-bot demo: a simulated WeChat Pay with stocks 123 (\"Spring sale\", SENDING), 124 (PAUSED), 125 (STOPPED), 200 (no daily limit); users alice (requester), bob and carol (approvers), dave (no role).",
-        "Type `alice: /budget show 123`, then `alice: /budget set-daily 123 20000 weekend push`, then `bob: react ✅ last` (or `bob: click approve last`).",
-        "Also: /budget pending, /budget history 123, /budget cancel last, /budget help. End with Ctrl-D.",
+        crate::t!(lang, "demo-intro"),
+        crate::t!(lang, "demo-try"),
+        crate::t!(lang, "demo-also"),
     ];
     for line in howto {
         // With --json, stdout carries only events.
@@ -157,7 +158,7 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(
             println!("{line}");
         }
     }
-    let out = Arc::new(Output::stdout(json));
+    let out = Arc::new(Output::stdout(json).with_lang(config.display.language.fixed()));
     let console = console(&config, Arc::new(client), store, out, Arc::new(SystemClock)).await?;
     let result = run_to_end(&console, input).await;
     // The store's folder can go only once the store is closed.

@@ -73,7 +73,7 @@ async fn demo_transcript(lang: Lang) -> String {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
     let buffer = Buffer::default();
-    let out = Arc::new(Output::new(false, Box::new(buffer.clone())));
+    let out = Arc::new(Output::new(false, Box::new(buffer.clone())).with_lang(lang));
     let app = Arc::new(App::new(
         demo_stocks(&seeded_stocks()),
         ApprovalConfig::default(),

@@ -44,3 +44,15 @@ opt-limit = The new limit
 opt-reason = Why (shown to approvers)
 opt-request = Request id or `last`
 opt-count = How many (1-50)
+
+# How the console frames each event; `text` starts on a new line for cards.
+console-reply = [#{$channel}] bot: {$text}
+console-ephemeral = [#{$channel}] (only {$to} sees this) bot: {$text}
+console-card = [#{$channel}] approval card:{$text}
+console-card-update = [#{$channel}] card edited:{$text}
+console-error = error: {$text}
+
+# What `budget-bot demo` prints before reading its input.
+demo-intro = budget-bot demo: a simulated WeChat Pay with stocks 123 ("Spring sale", SENDING), 124 (PAUSED), 125 (STOPPED), 200 (no daily limit); users alice (requester), bob and carol (approvers), dave (no role).
+demo-try = Type `alice: /budget show 123`, then `alice: /budget set-daily 123 20000 weekend push`, then `bob: react ✅ last` (or `bob: click approve last`).
+demo-also = Also: /budget pending, /budget history 123, /budget cancel last, /budget help. End with Ctrl-D.

@@ -44,3 +44,15 @@ opt-limit = 新的上限
 opt-reason = 原因（审批人可见）
 opt-request = 申请编号或 `last`
 opt-count = 条数（1-50）
+
+# 控制台如何显示每个事件；卡片的 text 从新的一行开始。
+console-reply = [#{$channel}] 机器人：{$text}
+console-ephemeral = [#{$channel}]（仅 {$to} 可见）机器人：{$text}
+console-card = [#{$channel}] 审批卡片：{$text}
+console-card-update = [#{$channel}] 卡片已更新：{$text}
+console-error = 错误：{$text}
+
+# `budget-bot demo` 在读取输入前显示的说明。
+demo-intro = budget-bot demo：模拟的微信支付，批次 123（"Spring sale"，SENDING）、124（PAUSED）、125（STOPPED）、200（每日发放次数上限为不限）；用户 alice（申请人）、bob 和 carol（审批人）、dave（无角色）。
+demo-try = 输入 `alice: /budget show 123`，然后 `alice: /budget set-daily 123 20000 weekend push`，再 `bob: react ✅ last`（或 `bob: click approve last`）。
+demo-also = 还可以：/budget pending、/budget history 123、/budget cancel last、/budget help。按 Ctrl-D 结束。

@@ -21,6 +21,7 @@ use crate::domain::policy::Decision;
 use crate::domain::request::{Actor, CardRef, ChangeRequest, Via};
 use crate::domain::text::{self, MAX_ECHO};
 use crate::i18n::Lang;
+use crate::t;
 
 use super::{decision_for_emoji, CardView, APPROVE_EMOJI, REJECT_EMOJI};
 
@@ -71,6 +72,7 @@ impl Event {
 pub struct Output {
     json: bool,
     sink: Mutex<Box<dyn Write + Send>>,
+    lang: Lang,
 }
 
 impl Output {
@@ -78,7 +80,13 @@ impl Output {
         Self {
             json,
             sink: Mutex::new(sink),
+            lang: Lang::default(),
         }
+    }
+
+    /// Readable output framed in `lang` (JSON lines carry only the events' own text).
+    pub fn with_lang(self, lang: Lang) -> Self {
+        Self { lang, ..self }
     }
 
     pub fn stdout(json: bool) -> Self {
@@ -89,7 +97,7 @@ impl Output {
         let line = if self.json {
             serde_json::to_string(&event).expect("events serialize")
         } else {
-            match human_text(&event) {
+            match human_text(self.lang, &event) {
                 Some(text) => text,
                 None => return,
             }
@@ -101,20 +109,23 @@ impl Output {
     }
 }
 
-fn human_text(event: &Event) -> Option<String> {
+fn human_text(lang: Lang, event: &Event) -> Option<String> {
     let channel = event.channel.as_deref().unwrap_or("-");
-    let indent = |t: &str| t.replace('\n', "\n    ");
+    let text = event.text.replace('\n', "\n    ");
+    let card = format!("\n    {text}");
     Some(match event.event {
-        "reply" => format!("[#{channel}] bot: {}", indent(&event.text)),
-        "ephemeral" => format!(
-            "[#{channel}] (only {} sees this) bot: {}",
-            event.to.as_deref().unwrap_or("?"),
-            indent(&event.text)
+        "reply" => t!(lang, "console-reply", channel = channel, text = text),
+        "ephemeral" => t!(
+            lang,
+            "console-ephemeral",
+            channel = channel,
+            to = event.to.as_deref().unwrap_or("?"),
+            text = text
         ),
-        "card" => format!("[#{channel}] approval card:\n    {}", indent(&event.text)),
-        "card_update" => format!("[#{channel}] card edited:\n    {}", indent(&event.text)),
+        "card" => t!(lang, "console-card", channel = channel, text = card),
+        "card_update" => t!(lang, "console-card-update", channel = channel, text = card),
         "notify" => format!("[#{channel}] {}", event.text),
-        "error" => format!("error: {}", event.text),
+        "error" => t!(lang, "console-error", text = event.text),
         _ => return None,
     })
 }
