@@ -7,7 +7,8 @@
 
 mod grammar;
 
-pub use grammar::{api_error, help_text, parse_error, unknown_stock};
+pub use crate::domain::command::help_text;
+pub use grammar::api_error;
 
 use crate::domain::budget::ChangeRefusal;
 use crate::domain::policy::DenyReason;
@@ -330,8 +331,8 @@ fn decided_text(lang: Lang, request: &ChangeRequest, decided: Decided) -> String
 /// A refusal, saying what to do instead.
 pub fn denial(lang: Lang, denial: &Denial) -> String {
     match denial {
-        Denial::Parse(e) => parse_error(lang, e),
-        Denial::UnknownStock(unknown) => unknown_stock(lang, unknown),
+        Denial::Parse(e) => e.text(lang),
+        Denial::UnknownStock(unknown) => unknown.text(lang),
         Denial::Policy(reason) => deny_reason(lang, reason),
         Denial::Change(refusal) => change_refusal(lang, refusal),
         Denial::StockUnreadable {

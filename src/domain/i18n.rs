@@ -1,6 +1,7 @@
 //! The bot's two languages: the Project Fluent catalogues in `locales/<lang>/*.ftl`, compiled
-//! into the binary, and the one lookup every sentence goes through ([`lookup`], or the
-//! [`t!`](crate::t) macro). The language is always passed in by whoever builds a message: a
+//! into the binary, and the one lookup every sentence goes through ([`lookup`], or the `t!`
+//! macro). Pure: the catalogues are embedded at compile time, so the domain's own words (the
+//! grammar's help and errors) come from here too. The language is always passed in by whoever builds a message: a
 //! Discord reply follows its interaction's locale, a channel post the guild's, so there is no
 //! global "current language".
 
@@ -88,7 +89,7 @@ pub fn try_lookup(lang: Lang, id: &str, args: &[(&'static str, String)]) -> Opti
 #[macro_export]
 macro_rules! t {
     ($lang:expr, $id:literal $(, $name:ident = $value:expr)* $(,)?) => {
-        $crate::i18n::lookup($lang, $id, &[$((stringify!($name), ($value).to_string())),*])
+        $crate::domain::i18n::lookup($lang, $id, &[$((stringify!($name), ($value).to_string())),*])
     };
 }
 
