@@ -734,6 +734,20 @@ async fn run_uses_the_env_token_and_stops_cleanly_on_sigterm() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    // Read both pipes as the bot writes: debug logs fill a pipe's buffer long before SIGTERM,
+    // and a bot blocked writing a log line answers nothing.
+    let drain = |pipe: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>| {
+        tokio::spawn(async move {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut text).await;
+            }
+            text
+        })
+    };
+    let mut child = child;
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     fake.wait_until("command registration", WAIT, |f| {
         f.requests()
             .iter()
@@ -768,12 +782,14 @@ async fn run_uses_the_env_token_and_stops_cleanly_on_sigterm() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let output = tokio::time::timeout(WAIT, child.wait_with_output())
+    let status = tokio::time::timeout(WAIT, child.wait())
         .await
         .expect("the bot stops after SIGTERM")
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "clean exit: {stderr}");
+    let _ = stdout.await.unwrap();
+    let stderr = stderr.await.unwrap();
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(status.success(), "clean exit: {stderr}");
     assert!(stderr.contains("shutting down"), "{stderr}");
     assert!(!stderr.contains(token), "the token never reaches the logs");
     // The store was released and flushed: it opens and holds no half-done work.
