@@ -38,14 +38,15 @@ pub async fn console(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Console> {
     let users = config.console.clone().unwrap_or_default().users;
-    let notifier = Arc::new(ConsoleNotifier::new(out.clone(), &users));
+    let lang = config.display.language.fixed();
+    let notifier = Arc::new(ConsoleNotifier::new(out.clone(), &users).with_lang(lang));
     let app = app_parts(config, api, store.into(), clock).with_notifier(notifier);
     let runtime = Runtime::new(Arc::new(app));
     runtime
         .start(None)
         .await
         .context("cannot resume interrupted requests")?;
-    Ok(Console::with_runtime(runtime, users, out))
+    Ok(Console::with_runtime(runtime, users, out).with_lang(lang))
 }
 
 /// Reads the console's input to the end, then stops its runtime (which flushes the store).
@@ -69,7 +70,7 @@ pub async fn run_console<R: AsyncBufRead + Unpin>(
         );
     }
     let store = crate::store::configured::open(config, "console")?;
-    let out = Arc::new(Output::stdout(json));
+    let out = Arc::new(Output::stdout(json).with_lang(config.display.language.fixed()));
     let console = console(config, api, store, out, Arc::new(SystemClock)).await?;
     run_to_end(&console, input).await
 }
@@ -102,7 +103,11 @@ pub fn demo_stocks(stocks: &[crate::sim::SimStock]) -> Vec<crate::config::StockC
 
 /// `budget-bot demo`: no credentials, no config. The simulator runs in-process with its TEST
 /// keys and seeded stocks, the store lives in a temporary folder, and the console reads stdin.
-pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> anyhow::Result<()> {
+pub async fn run_demo<R: AsyncBufRead + Unpin>(
+    json: bool,
+    language: crate::config::Language,
+    input: R,
+) -> anyhow::Result<()> {
     use crate::sim::{seeded_stocks, test_keys, SimConfig, Simulator};
     use crate::wechatpay::{ClientSettings, WechatPayClient};
 
@@ -134,12 +139,14 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> anyhow::
         discord: None,
         ops: None,
         log: Default::default(),
+        display: crate::config::DisplayConfig { language },
         source: "demo".into(),
     };
+    let lang = language.fixed();
     let howto = [
-        "budget-bot demo: a simulated WeChat Pay with stocks 123 (\"Spring sale\", SENDING), 124 (PAUSED), 125 (STOPPED), 200 (no daily limit); users alice (requester), bob and carol (approvers), dave (no role).",
-        "Type `alice: /budget show 123`, then `alice: /budget set-daily 123 20000 weekend push`, then `bob: react ✅ last` (or `bob: click approve last`).",
-        "Also: /budget pending, /budget history 123, /budget cancel last, /budget help. End with Ctrl-D.",
+        crate::t!(lang, "demo-intro"),
+        crate::t!(lang, "demo-try"),
+        crate::t!(lang, "demo-also"),
     ];
     for line in howto {
         // With --json, stdout carries only events.
@@ -149,7 +156,7 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> anyhow::
             println!("{line}");
         }
     }
-    let out = Arc::new(Output::stdout(json));
+    let out = Arc::new(Output::stdout(json).with_lang(config.display.language.fixed()));
     let console = console(&config, Arc::new(client), store, out, Arc::new(SystemClock)).await?;
     let result = run_to_end(&console, input).await;
     // The store's folder can go only once the store is closed.
@@ -178,8 +185,9 @@ pub async fn start_discord(
     store: impl Into<SharedStore>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<crate::chat::discord::RunningBot> {
-    let settings =
+    let mut settings =
         crate::chat::discord::DiscordSettings::from_config(config.require_discord("run")?)?;
+    settings.language = config.display.language;
     start_discord_with(config, settings, token, api, store, clock).await
 }
 

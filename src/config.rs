@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+mod display;
 mod place;
 mod storage;
 
+pub use display::{DisplayConfig, Language};
 pub use place::Place;
 use place::{deserialize_error, refuse, shown, Refusal, Step};
 pub use storage::{StorageBackend, StorageConfig};
@@ -255,6 +257,8 @@ pub struct Config {
     pub ops: Option<OpsConfig>,
     #[serde(default)]
     pub log: LogConfig,
+    #[serde(default)]
+    pub display: DisplayConfig,
     /// Where the file was read from; relative paths inside it are taken from its folder.
     #[serde(skip)]
     pub source: PathBuf,

@@ -10,3 +10,6 @@ pub mod ops;
 pub mod sim;
 pub mod store;
 pub mod wechatpay;
+
+/// The languages live with the domain (the grammar's words are in the catalogue too).
+pub use domain::i18n;

@@ -59,6 +59,9 @@ enum Cmd {
         /// One JSON object per output line.
         #[arg(long)]
         json: bool,
+        /// The bot's language: en, zh-CN (or auto, which is English on the console).
+        #[arg(long, default_value = "en")]
+        lang: budget_bot::config::Language,
     },
     /// Run the Discord bot until SIGTERM or Ctrl-C.
     Run,
@@ -205,10 +208,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("simulator on {listen}"))
         }
-        Cmd::Demo { json } => {
+        Cmd::Demo { json, lang } => {
             init_logs("warn", None)?;
             let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-            budget_bot::bootstrap::run_demo(json, stdin).await
+            budget_bot::bootstrap::run_demo(json, lang, stdin).await
         }
         Cmd::Run => {
             let config = Config::load(&cli.config)?;
@@ -312,7 +315,7 @@ async fn show(config: &Config, token: &str, json: bool) -> anyhow::Result<()> {
     let text = if json {
         serde_json::to_string_pretty(&live).expect("StockEntity serializes")
     } else {
-        messages::stock_text(&stock.label(), &live)
+        messages::stock_text(config.display.language.fixed(), &stock.label(), &live)
     };
     print_line(&text)
 }
@@ -356,7 +359,8 @@ fn audit(config: &Config, store: &SharedStore, command: AuditCmd) -> anyhow::Res
         AuditCmd::Show { stock } => {
             let stocks = Allowlist::new(config.stocks.clone());
             for entry in queries::audit_entries(&**store, &stocks, stock.as_deref())?? {
-                print_line(&messages::audit_line(&entry?))?;
+                // The operator's record, with each entry's stored detail: in English.
+                print_line(&messages::audit_line(budget_bot::i18n::Lang::En, &entry?))?;
             }
             Ok(())
         }

@@ -17,6 +17,7 @@ use budget_bot::domain::policy::DenyReason;
 use budget_bot::domain::request::{
     ActorRef, Approval, ChangeRequest, RequestState, StockSummary, Via,
 };
+use budget_bot::i18n::Lang;
 use budget_bot::sim::{seeded_stocks, Fault, FaultMatch};
 use budget_bot::store::Store;
 use common::{Buffer, Harness};
@@ -65,24 +66,23 @@ fn normalise(text: &str, store: &Store) -> String {
     out
 }
 
-/// The README's demo, typed into the console the demo runs (its users and stocks), read as a
-/// person reads it.
-#[tokio::test]
-async fn readme_demo_transcript() {
+/// The README's demo, typed into the console the demo runs (its users and stocks) speaking
+/// `lang`, read as a person reads it.
+async fn demo_transcript(lang: Lang) -> String {
     let sim = common::start_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("db")).unwrap();
     let buffer = Buffer::default();
-    let out = Arc::new(Output::new(false, Box::new(buffer.clone())));
+    let out = Arc::new(Output::new(false, Box::new(buffer.clone())).with_lang(lang));
     let app = Arc::new(App::new(
         demo_stocks(&seeded_stocks()),
         ApprovalConfig::default(),
         Arc::new(common::client(sim.base_url())),
         store.clone(),
-        Arc::new(ConsoleNotifier::new(out.clone(), &demo_users())),
+        Arc::new(ConsoleNotifier::new(out.clone(), &demo_users()).with_lang(lang)),
         Arc::new(ManualClock::new(common::T0)),
     ));
-    let console = Console::new(app, demo_users(), out);
+    let console = Console::new(app, demo_users(), out).with_lang(lang);
     let mut transcript = String::new();
     for line in [
         "alice: /budget show 123",
@@ -94,13 +94,22 @@ async fn readme_demo_transcript() {
         let said = String::from_utf8(std::mem::take(&mut *buffer.0.lock().unwrap())).unwrap();
         transcript.push_str(&format!("> {line}\n{said}\n"));
     }
-    insta::assert_snapshot!(normalise(&transcript, &store));
+    normalise(&transcript, &store)
 }
 
-/// An approval card at each state, as the console shows it (Discord shows the same text with
-/// its own timestamp for the expiry).
 #[tokio::test]
-async fn a_card_at_each_state() {
+async fn readme_demo_transcript() {
+    insta::assert_snapshot!(demo_transcript(Lang::En).await);
+}
+
+#[tokio::test]
+async fn readme_demo_transcript_zh_cn() {
+    insta::assert_snapshot!(demo_transcript(Lang::ZhCn).await);
+}
+
+/// An approval card at each state in `lang`, as the console shows it (Discord shows the same
+/// text with its own timestamp for the expiry).
+async fn cards(lang: Lang) -> String {
     let h = Harness::new(2, Duration::from_secs(3600)).await;
     let events = h
         .line("alice: /budget set-daily 123 20000 weekend push")
@@ -176,11 +185,21 @@ async fn a_card_at_each_state() {
             format!(
                 "== {} ==\n{}\n",
                 card.state,
-                messages::card_text(card, "bob, carol")
+                messages::card_text(lang, card, "bob, carol")
             )
         })
         .collect();
-    insta::assert_snapshot!(normalise(&text.join("\n"), &h.store));
+    normalise(&text.join("\n"), &h.store)
+}
+
+#[tokio::test]
+async fn a_card_at_each_state() {
+    insta::assert_snapshot!(cards(Lang::En).await);
+}
+
+#[tokio::test]
+async fn a_card_at_each_state_zh_cn() {
+    insta::assert_snapshot!(cards(Lang::ZhCn).await);
 }
 
 /// What the bot answers to each input, one `> input` line and the replies it drew.
@@ -280,7 +299,10 @@ async fn every_denial() {
         }),
     ];
     for denial in unreachable {
-        text.push_str(&format!("ephemeral: {}\n", messages::denial(&denial)));
+        text.push_str(&format!(
+            "ephemeral: {}\n",
+            messages::denial(Lang::En, &denial)
+        ));
     }
     insta::assert_snapshot!(normalise(&text, &h.store));
 }

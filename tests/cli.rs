@@ -279,6 +279,45 @@ async fn demo_runs_with_no_config() {
     assert!(show["text"].as_str().unwrap().contains("20,000"));
 }
 
+/// `demo --lang zh-CN` speaks Chinese from its first line to its last reply.
+#[tokio::test]
+async fn demo_speaks_chinese_with_lang_zh_cn() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, stdout, stderr) = run_bin(
+        &[
+            "--config",
+            dir.path().join("absent.toml").to_str().unwrap(),
+            "demo",
+            "--lang",
+            "zh-CN",
+        ],
+        "alice: /budget show 123\nbob: react ✅ last\n",
+        &[],
+    )
+    .await;
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stdout.starts_with("budget-bot demo：模拟的微信支付"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("发放次数总上限（max_count）：100,000"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("还没有任何申请"), "{stdout}");
+    let (status, _, stderr) = run_bin(
+        &["--config", "absent.toml", "demo", "--lang", "fr"],
+        "",
+        &[],
+    )
+    .await;
+    assert!(!status.success());
+    assert!(
+        stderr.contains("use \"en\", \"zh-CN\" or \"auto\""),
+        "{stderr}"
+    );
+}
+
 /// One byte that is not UTF-8 used to end the session with exit 1, dropping the approval after
 /// it. Now that line alone is refused, in both `demo` and `console`.
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use budget_bot::app::SystemClock;
 use budget_bot::bootstrap::start_discord;
 use budget_bot::chat::discord::{DiscordSettings, RunningBot, Token};
-use budget_bot::config::{ApprovalConfig, Config, DiscordConfig};
+use budget_bot::config::{ApprovalConfig, Config, DiscordConfig, DisplayConfig, Language};
 use budget_bot::domain::request::RequestState;
 use budget_bot::sim::Simulator;
 use budget_bot::store::Store;
@@ -41,9 +41,26 @@ impl World {
 
     /// A world whose requests need `required_approvals` approvals.
     async fn with_approvals(required_approvals: u32) -> World {
+        Self::build(required_approvals, "en-US", Language::En).await
+    }
+
+    /// A world whose bot speaks `language` in a guild whose locale is `guild_locale`.
+    async fn speaking(language: Language, guild_locale: &str) -> World {
+        Self::build(
+            ApprovalConfig::default().required_approvals,
+            guild_locale,
+            language,
+        )
+        .await
+    }
+
+    async fn build(required_approvals: u32, guild_locale: &str, language: Language) -> World {
         // The bot is a member of its guild; give it the approver role so that a reaction of
         // its own that was not ignored would show up as an approval.
-        let mut fake_config = FakeConfig::default();
+        let mut fake_config = FakeConfig {
+            guild_locale: guild_locale.to_string(),
+            ..FakeConfig::default()
+        };
         fake_config.members.push(FakeMember {
             user_id: BOT_USER_ID,
             name: "budget-bot".into(),
@@ -79,6 +96,7 @@ impl World {
             }),
             ops: None,
             log: Default::default(),
+            display: DisplayConfig { language },
             source: "test".into(),
         };
         World {
@@ -716,6 +734,20 @@ async fn run_uses_the_env_token_and_stops_cleanly_on_sigterm() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    // Read both pipes as the bot writes: debug logs fill a pipe's buffer long before SIGTERM,
+    // and a bot blocked writing a log line answers nothing.
+    let drain = |pipe: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>| {
+        tokio::spawn(async move {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = tokio::io::AsyncReadExt::read_to_end(&mut pipe, &mut text).await;
+            }
+            text
+        })
+    };
+    let mut child = child;
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
     fake.wait_until("command registration", WAIT, |f| {
         f.requests()
             .iter()
@@ -750,12 +782,14 @@ async fn run_uses_the_env_token_and_stops_cleanly_on_sigterm() {
         .status()
         .unwrap();
     assert!(killed.success());
-    let output = tokio::time::timeout(WAIT, child.wait_with_output())
+    let status = tokio::time::timeout(WAIT, child.wait())
         .await
         .expect("the bot stops after SIGTERM")
         .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "clean exit: {stderr}");
+    let _ = stdout.await.unwrap();
+    let stderr = stderr.await.unwrap();
+    let stderr = String::from_utf8_lossy(&stderr);
+    assert!(status.success(), "clean exit: {stderr}");
     assert!(stderr.contains("shutting down"), "{stderr}");
     assert!(!stderr.contains(token), "the token never reaches the logs");
     // The store was released and flushed: it opens and holds no half-done work.
@@ -1033,5 +1067,116 @@ async fn the_gateway_comes_only_from_the_configured_server() {
     assert_eq!(bot.gateway_url(), w.fake.gateway_url());
     assert_eq!(w.fake.identify_count(), 1);
     assert_eq!(w.fake.gateway_queries(), ["v=10"]);
+    bot.shutdown().await.unwrap();
+}
+
+/// Under `language = "auto"` each reply follows the user's client: a `zh-CN` user gets
+/// Chinese (the public `show` included), an `en-US` user English, in the same guild.
+#[tokio::test]
+async fn replies_follow_each_users_locale_under_auto() {
+    let w = World::speaking(Language::Auto, "en-US").await;
+    let bot = w.start_bot(1).await;
+    w.fake.set_user_locale("zh-CN");
+    let zh = w
+        .fake
+        .send_interaction_command(ALICE_ID, "budget", "pending", vec![])
+        .await;
+    w.reply_contains(&zh, "没有待审批的申请。").await;
+    let zh_show = w
+        .fake
+        .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("123"))])
+        .await;
+    w.reply_has_embed(&zh_show).await;
+    let fields = w.fake.original_response(&zh_show).unwrap()["embeds"][0]["fields"].to_string();
+    assert!(
+        fields.contains("发放次数总上限") && fields.contains("当天已发放次数"),
+        "{fields}"
+    );
+    let unknown = w
+        .fake
+        .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("999"))])
+        .await;
+    let refusal = w.callback(&unknown).await.body["data"]["content"].to_string();
+    assert!(refusal.contains("不在允许列表中"), "{refusal}");
+
+    w.fake.set_user_locale("en-US");
+    let en = w
+        .fake
+        .send_interaction_command(ALICE_ID, "budget", "pending", vec![])
+        .await;
+    w.reply_contains(&en, "No pending requests.").await;
+    let en_show = w
+        .fake
+        .send_interaction_command(CAROL_ID, "budget", "show", vec![("stock", json!("123"))])
+        .await;
+    w.reply_has_embed(&en_show).await;
+    let fields = w.fake.original_response(&en_show).unwrap()["embeds"][0]["fields"].to_string();
+    assert!(fields.contains("Total limit (max_count)"), "{fields}");
+    bot.shutdown().await.unwrap();
+}
+
+/// Cards, notices and the DM about a refused reaction follow the guild's locale, whatever
+/// language the requester's own client reads.
+#[tokio::test]
+async fn channel_posts_follow_the_guild_locale_under_auto() {
+    let w = World::speaking(Language::Auto, "zh-CN").await;
+    let bot = w.start_bot(1).await;
+    // Bob's client is English: his own reply is English, the card Chinese.
+    let card = w.request_daily(20_000).await;
+    let card_text = w
+        .card_when("a Chinese card", |d| d.contains("预算变更申请"))
+        .await;
+    assert!(card_text.contains("每日发放次数上限"), "{card_text}");
+    let buttons = w.card()["components"][0]["components"].to_string();
+    assert!(
+        buttons.contains("批准") && buttons.contains("驳回"),
+        "{buttons}"
+    );
+    w.fake
+        .wait_until("a Chinese notice", WAIT, |f| {
+            f.messages_in(NOTIFICATIONS_CHANNEL_ID).iter().any(|m| {
+                m["embeds"][0]["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("申请修改批次"))
+            })
+        })
+        .await
+        .unwrap();
+    // Carol has no approver role: her ✅ is taken back with a DM in the guild's language.
+    w.fake
+        .send_reaction_add(CAROL_ID, APPROVALS_CHANNEL_ID, card, "✅")
+        .await;
+    w.dm_contains(CAROL_ID, "你没有审批人角色").await;
+    bot.shutdown().await.unwrap();
+}
+
+/// The registered command and every option carry `zh-CN` descriptions.
+#[tokio::test]
+async fn the_registered_command_carries_chinese_descriptions() {
+    let w = World::new().await;
+    let bot = w.start_bot(1).await;
+    let budget = &w.fake.registered_commands()[0];
+    fn check(option: &Value, at: &str, count: &mut usize) {
+        let zh = option["description_localizations"]["zh-CN"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{at} has no zh-CN description: {option}"));
+        assert!(
+            zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{at}: {zh}"
+        );
+        assert!(zh.chars().count() <= 100, "{at}: {zh}");
+        *count += 1;
+        for sub in option["options"].as_array().into_iter().flatten() {
+            check(sub, &format!("{at} {}", sub["name"]), count);
+        }
+    }
+    let mut count = 0;
+    check(budget, "/budget", &mut count);
+    // The command, 6 subcommands and their 10 options.
+    assert_eq!(count, 17);
+    assert_eq!(
+        budget["description"],
+        "WeChat Pay coupon budgets: show, change with approval, history"
+    );
     bot.shutdown().await.unwrap();
 }

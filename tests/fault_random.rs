@@ -450,7 +450,7 @@ fn check(world: &World, plan: &Plan, crashed: bool) -> Result<(), String> {
         if shown != Some(plan.target) {
             return Err(format!(
                 "the applied notice shows {shown:?}: {}",
-                notice.text
+                notice.text.get(budget_bot::i18n::Lang::En)
             ));
         }
     }

@@ -5,6 +5,7 @@
 use crate::domain::budget::live_value;
 use crate::domain::request::{ChangeRequest, RequestState, StockSummary};
 use crate::failpoint;
+use crate::i18n::{Lang, Localized};
 use crate::store::AuditNote;
 use crate::wechatpay::ApiError;
 
@@ -128,7 +129,7 @@ impl App {
                     RequestState::Failed,
                     None,
                     None,
-                    messages::BODY_CHANGED_DETAIL.into(),
+                    messages::body_changed_detail(),
                 )
                 .await
                 .map(Some);
@@ -196,7 +197,7 @@ impl App {
                 } else {
                     (
                         RequestState::Failed,
-                        error.to_string(),
+                        messages::api_error_detail(&error),
                         error.request_id().map(str::to_owned),
                     )
                 };
@@ -230,8 +231,10 @@ impl App {
         state: RequestState,
         api_request_id: Option<String>,
         result: Option<StockSummary>,
-        detail: String,
+        detail: Localized,
     ) -> Result<ChangeRequest, AppError> {
+        // The stored detail and audit note are the record, kept in English.
+        let record = detail.get(Lang::En).to_string();
         let now = self.clock.now();
         let action = state.as_str().to_lowercase();
         let finished = self.store.update(request.id.as_str(), |current| {
@@ -242,13 +245,13 @@ impl App {
             next.state = state;
             next.api_request_id = api_request_id.clone().or(next.api_request_id);
             next.result = result.clone().or(next.result);
-            next.outcome_detail = Some(detail.clone());
+            next.outcome_detail = Some(record.clone());
             if state != RequestState::Applied {
                 next.decided_at = Some(now);
             }
             let mut note = AuditNote::new(now, &action, None);
             note.api_request_id = api_request_id.clone();
-            note.detail = Some(detail.clone());
+            note.detail = Some(record.clone());
             Ok((next, note, ()))
         })?;
         let request = match finished {

@@ -1,39 +1,43 @@
-//! Every sentence the bot says, in one place: replies to each [`Outcome`], refusals, cards,
-//! notices, and the adapters' own words about input they could not take. A second language is
-//! a second file shaped like this one. (The command grammar's own errors and the allow-list's
-//! did-you-mean still render in `domain::command`, which is being split separately.)
+//! Every sentence the bot says, in the reader's language: replies to each [`Outcome`],
+//! refusals, cards, notices, and the adapters' own words about input they could not take. The
+//! words themselves live in the Fluent catalogues (`locales/<lang>/*.ftl`); these functions pick
+//! the message and format its arguments (numbers grouped as `1,000` in both languages). Replies
+//! take the reader's [`Lang`]; notices and outcome details, made before anyone reads them, come
+//! in every language ([`Localized`]) and each platform shows the one its channel reads.
+
+mod grammar;
+
+pub use crate::domain::command::help_text;
+pub use grammar::api_error;
 
 use crate::domain::budget::ChangeRefusal;
-use crate::domain::command::{code_echo, help_text};
 use crate::domain::policy::DenyReason;
-use crate::domain::request::{
-    field_label, group, ActorRef, ChangeRequest, RequestState, StockSummary,
-};
-use crate::domain::text::MAX_ECHO;
+use crate::domain::request::{group, ActorRef, ChangeRequest, RequestState, StockSummary};
+use crate::domain::text::{code_echo, MAX_ECHO};
+use crate::i18n::{Lang, Localized};
 use crate::store::AuditEntry;
+use crate::t;
 use crate::wechatpay::model::{UpdateMode, MAX_BUDGET_VALUE};
 use crate::wechatpay::{ApiError, StockEntity};
 
 use super::outcome::{Decided, Denial, Outcome, ReadPurpose};
 
 /// `unlimited` for an absent limit, else the grouped number.
-pub fn limit_text(value: Option<i64>) -> String {
-    value.map(group).unwrap_or_else(|| "unlimited".into())
+pub fn limit_text(lang: Lang, value: Option<i64>) -> String {
+    value.map(group).unwrap_or_else(|| t!(lang, "unlimited"))
 }
 
 /// What is left under a limit after `sent` (`unlimited` for an absent limit, never negative).
-pub fn left_text(limit: Option<i64>, sent: i64) -> String {
-    limit
-        .map(|l| group(l.saturating_sub(sent).max(0)))
-        .unwrap_or_else(|| "unlimited".into())
+pub fn left_text(lang: Lang, limit: Option<i64>, sent: i64) -> String {
+    limit_text(lang, limit.map(|l| l.saturating_sub(sent).max(0)))
 }
 
 /// UTC `YYYY-MM-DD HH:MM:SSZ`.
-pub fn time_text(unix: u64) -> String {
+pub fn time_text(lang: Lang, unix: u64) -> String {
     /// 9999-12-31T23:59:59Z: humantime cannot format later instants.
     const LAST_FORMATTABLE: u64 = 253_402_300_799;
     if unix > LAST_FORMATTABLE {
-        return format!("unix time {unix}");
+        return t!(lang, "unix-time", unix = unix);
     }
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
     humantime::format_rfc3339_seconds(t)
@@ -41,428 +45,512 @@ pub fn time_text(unix: u64) -> String {
         .replace('T', " ")
 }
 
+/// Names joined the way the language lists them (`a, b` / `a、b`).
+pub fn list(lang: Lang, items: &[&str]) -> String {
+    items.join(&t!(lang, "list-separator"))
+}
+
+/// The field a mode changes, in words with its API name.
+pub fn field_label(lang: Lang, mode: UpdateMode) -> String {
+    match mode {
+        UpdateMode::MaxCount => t!(lang, "field-max-count"),
+        UpdateMode::MaxCountPerDay => t!(lang, "field-max-count-per-day"),
+    }
+}
+
+/// A request's state in words.
+pub fn state_text(lang: Lang, state: RequestState) -> String {
+    match state {
+        RequestState::Pending => t!(lang, "state-pending"),
+        RequestState::Approved => t!(lang, "state-approved"),
+        RequestState::Submitting => t!(lang, "state-submitting"),
+        RequestState::Applied => t!(lang, "state-applied"),
+        RequestState::Rejected => t!(lang, "state-rejected"),
+        RequestState::Expired => t!(lang, "state-expired"),
+        RequestState::Cancelled => t!(lang, "state-cancelled"),
+        RequestState::Stale => t!(lang, "state-stale"),
+        RequestState::Failed => t!(lang, "state-failed"),
+    }
+}
+
 /// The lines of `/budget show`.
-pub fn stock_text(label: &str, stock: &StockEntity) -> String {
-    let total_left = left_text(stock.max_count(), stock.sent_total());
-    let today_left = left_text(stock.max_count_per_day(), stock.sent_today());
-    format!(
-        "{label}: {state}\n\
-         total limit (max_count): {total} | sent {sent_total} | left {total_left}\n\
-         daily limit (max_count_per_day): {daily} | sent today {sent_today} | left today {today_left}\n\
-         per user (max_count_per_user): {per_user}",
+pub fn stock_text(lang: Lang, label: &str, stock: &StockEntity) -> String {
+    t!(
+        lang,
+        "stock-show",
+        label = label,
         state = stock.state,
-        total = limit_text(stock.max_count()),
+        total = limit_text(lang, stock.max_count()),
         sent_total = group(stock.sent_total()),
-        daily = limit_text(stock.max_count_per_day()),
+        total_left = left_text(lang, stock.max_count(), stock.sent_total()),
+        daily = limit_text(lang, stock.max_count_per_day()),
         sent_today = group(stock.sent_today()),
-        per_user = limit_text(stock.max_count_per_user()),
+        today_left = left_text(lang, stock.max_count_per_day(), stock.sent_today()),
+        per_user = limit_text(lang, stock.max_count_per_user()),
     )
 }
 
 /// One line summarising where a request stands.
-pub fn status_line(request: &ChangeRequest) -> String {
-    let who = |r: &Option<ActorRef>| {
-        r.as_ref()
-            .map(|a| format!(" by {}", a.display))
-            .unwrap_or_default()
+pub fn status_line(lang: Lang, request: &ChangeRequest) -> String {
+    let when = request.decided_at.map(|at| time_text(lang, at));
+    let by_at = |by: &Option<ActorRef>| match (by.as_ref().map(|a| &a.display), &when) {
+        (Some(name), Some(time)) => t!(lang, "status-by-at", name = name, time = time),
+        (Some(name), None) => t!(lang, "status-by", name = name),
+        (None, Some(time)) => t!(lang, "status-at", time = time),
+        (None, None) => String::new(),
     };
-    let when = request
-        .decided_at
-        .map(|t| format!(" at {}", time_text(t)))
-        .unwrap_or_default();
+    let by = &request.decided_by;
     match request.state {
-        RequestState::Pending => format!(
-            "Pending: {} of {} approvals",
-            request.approvals.len(),
-            request.required_approvals
+        RequestState::Pending => t!(
+            lang,
+            "status-pending",
+            have = request.approvals.len(),
+            need = request.required_approvals
         ),
         RequestState::Approved | RequestState::Submitting => {
-            format!("Approved{}{when}; applying", who(&request.decided_by))
+            t!(lang, "status-approved", by_at = by_at(by))
         }
-        RequestState::Applied => format!("Applied{}{when}", who(&request.decided_by)),
-        RequestState::Rejected => format!("Rejected{}{when}", who(&request.decided_by)),
-        RequestState::Cancelled => format!("Cancelled{}{when}", who(&request.decided_by)),
-        RequestState::Expired => format!("Expired{when}"),
-        RequestState::Stale => format!(
-            "Stale: {}",
-            request
-                .outcome_detail
-                .as_deref()
-                .unwrap_or("the live value changed")
-        ),
-        RequestState::Failed => format!(
-            "Failed: {}",
-            request
-                .outcome_detail
-                .as_deref()
-                .unwrap_or("see the audit log")
-        ),
+        RequestState::Applied => t!(lang, "status-applied", by_at = by_at(by)),
+        RequestState::Rejected => t!(lang, "status-rejected", by_at = by_at(by)),
+        RequestState::Cancelled => t!(lang, "status-cancelled", by_at = by_at(by)),
+        RequestState::Expired => t!(lang, "status-expired", by_at = by_at(&None)),
+        // The stored detail is the English record; other languages show the state's own
+        // sentence (the notice carried the detail in every language).
+        RequestState::Stale => match request.outcome_detail.as_ref().filter(|_| lang == Lang::En) {
+            Some(detail) => t!(lang, "status-stale", detail = detail),
+            None => t!(lang, "status-stale-unknown"),
+        },
+        RequestState::Failed => {
+            match request.outcome_detail.as_ref().filter(|_| lang == Lang::En) {
+                Some(detail) => t!(lang, "status-failed", detail = detail),
+                None => t!(lang, "status-failed-unknown"),
+            }
+        }
     }
 }
 
 /// The approval card's title.
-pub fn card_title(request: &ChangeRequest) -> String {
-    format!("Budget change {} — {}", request.id, request.state)
+pub fn card_title(lang: Lang, request: &ChangeRequest) -> String {
+    t!(
+        lang,
+        "card-title",
+        id = request.id,
+        state = state_text(lang, request.state)
+    )
 }
 
 /// The approval card's text; `approvers` says who may approve (names or role mentions).
-pub fn card_text(request: &ChangeRequest, approvers: &str) -> String {
-    card_text_with(request, approvers, &time_text(request.expires_at))
+pub fn card_text(lang: Lang, request: &ChangeRequest, approvers: &str) -> String {
+    card_text_with(
+        lang,
+        request,
+        approvers,
+        &time_text(lang, request.expires_at),
+    )
 }
 
 /// The card's text with the expiry written by the platform (e.g. a Discord timestamp).
-pub fn card_text_with(request: &ChangeRequest, approvers: &str, expires: &str) -> String {
-    let mut lines = vec![
-        format!("Budget change request {}", request.id),
-        format!("Stock: {}", request.stock_label()),
-        format!("Field: {}", field_label(request.mode)),
-        format!(
-            "Change: {} → {} ({})",
-            group(request.current),
-            group(request.target),
-            request.change_text()
-        ),
-        format!(
-            "Sent: {} today, {} in total",
-            group(request.sent.today),
-            group(request.sent.total)
-        ),
-        format!("Requested by: {}", request.requester.display),
-        format!(
-            "Reason: {}",
-            request.reason.as_deref().unwrap_or("(none given)")
-        ),
-        format!("Expires: {expires}"),
-        format!("May approve: {approvers}"),
-    ];
+pub fn card_text_with(
+    lang: Lang,
+    request: &ChangeRequest,
+    approvers: &str,
+    expires: &str,
+) -> String {
+    let mut lines = vec![t!(
+        lang,
+        "card-text",
+        id = request.id,
+        stock = request.stock_label(),
+        field = field_label(lang, request.mode),
+        current = group(request.current),
+        target = group(request.target),
+        change = request.change_text(),
+        sent_today = group(request.sent.today),
+        sent_total = group(request.sent.total),
+        requester = request.requester.display,
+        reason = request
+            .reason
+            .clone()
+            .unwrap_or_else(|| t!(lang, "card-no-reason")),
+        expires = expires,
+        approvers = approvers,
+    )];
     if !request.approvals.is_empty() {
         let names: Vec<_> = request
             .approvals
             .iter()
             .map(|a| a.by.display.as_str())
             .collect();
-        lines.push(format!("Approved by: {}", names.join(", ")));
+        lines.push(t!(lang, "card-approved-by", names = list(lang, &names)));
     }
-    lines.push(format!("Status: {}", status_line(request)));
+    lines.push(t!(lang, "card-status", status = status_line(lang, request)));
     if let Some(result) = &request.result {
-        lines.push(format!(
-            "Result: total {}, daily {}, sent today {}, sent total {}, state {}",
-            limit_text(result.max_count),
-            limit_text(result.max_count_per_day),
-            group(result.sent_today),
-            group(result.sent_total),
-            result.state
+        lines.push(t!(
+            lang,
+            "card-result",
+            total = limit_text(lang, result.max_count),
+            daily = limit_text(lang, result.max_count_per_day),
+            sent_today = group(result.sent_today),
+            sent_total = group(result.sent_total),
+            state = result.state,
         ));
     }
     lines.join("\n")
 }
 
 /// One line per request for `/budget pending`.
-pub fn request_line(request: &ChangeRequest) -> String {
+pub fn request_line(lang: Lang, request: &ChangeRequest) -> String {
     let verb = match request.mode {
         UpdateMode::MaxCount => "set-total",
         UpdateMode::MaxCountPerDay => "set-daily",
     };
-    format!(
-        "{} {} {} {} → {} by {} (expires {}; {})",
-        request.id,
-        verb,
-        request.stock_label(),
-        group(request.current),
-        group(request.target),
-        request.requester.display,
-        time_text(request.expires_at),
-        status_line(request)
+    t!(
+        lang,
+        "request-line",
+        id = request.id,
+        verb = verb,
+        stock = request.stock_label(),
+        current = group(request.current),
+        target = group(request.target),
+        requester = request.requester.display,
+        expires = time_text(lang, request.expires_at),
+        status = status_line(lang, request),
     )
 }
 
 /// One line per audit entry for `/budget history` and `audit show`.
-pub fn audit_line(entry: &AuditEntry) -> String {
+pub fn audit_line(lang: Lang, entry: &AuditEntry) -> String {
     let actor = entry
         .actor
         .as_ref()
-        .map(|a| a.display.as_str())
-        .unwrap_or("bot");
-    let from = entry.from.map(|s| s.as_str()).unwrap_or("-");
-    let mut line = format!(
-        "#{} {} {} {} {} by {}: {} → {} ({} {} → {})",
-        entry.seq,
-        time_text(entry.at),
-        entry.request_id,
-        entry.stock_id,
-        entry.action,
-        actor,
-        from,
-        entry.to,
-        entry.field,
-        group(entry.before),
-        group(entry.after)
+        .map(|a| a.display.clone())
+        .unwrap_or_else(|| t!(lang, "audit-bot"));
+    // An action a later version records and this catalogue does not name shows as recorded.
+    let action = crate::i18n::try_lookup(lang, &format!("audit-action-{}", entry.action), &[])
+        .unwrap_or_else(|| entry.action.clone());
+    let mut line = t!(
+        lang,
+        "audit-line",
+        seq = entry.seq,
+        time = time_text(lang, entry.at),
+        request = entry.request_id,
+        stock = entry.stock_id,
+        action = action,
+        actor = actor,
+        from = entry
+            .from
+            .map(|s| state_text(lang, s))
+            .unwrap_or_else(|| "-".into()),
+        to = state_text(lang, entry.to),
+        field = entry.field,
+        before = group(entry.before),
+        after = group(entry.after),
     );
     if let Some(id) = &entry.api_request_id {
-        line.push_str(&format!(" Request-ID {id}"));
+        line.push_str(&t!(lang, "audit-request-id", id = id));
     }
-    if let Some(detail) = &entry.detail {
+    // The detail is the stored English record; a Chinese history leaves it to `audit show`.
+    if let (Lang::En, Some(detail)) = (lang, &entry.detail) {
         line.push_str(&format!(" [{detail}]"));
     }
     line
 }
 
 /// The resulting stock in one line, for the notification of an applied change.
-pub fn summary_text(summary: &StockSummary) -> String {
-    format!(
-        "Now: total limit {}, daily limit {}, sent today {}, sent in total {}, state {}.",
-        limit_text(summary.max_count),
-        limit_text(summary.max_count_per_day),
-        group(summary.sent_today),
-        group(summary.sent_total),
-        summary.state
+pub fn summary_text(lang: Lang, summary: &StockSummary) -> String {
+    t!(
+        lang,
+        "summary",
+        total = limit_text(lang, summary.max_count),
+        daily = limit_text(lang, summary.max_count_per_day),
+        sent_today = group(summary.sent_today),
+        sent_total = group(summary.sent_total),
+        state = summary.state,
     )
 }
 
 // ---- Replies to the actor ---------------------------------------------------------------
 
 /// The reply to whoever acted, as plain text.
-pub fn outcome(outcome: &Outcome) -> String {
+pub fn outcome(lang: Lang, outcome: &Outcome) -> String {
     match outcome {
-        Outcome::Denied(denied) => denial(denied),
-        Outcome::Help => help_text(),
-        Outcome::Stock { label, stock } => stock_text(label, stock),
-        Outcome::Created(request) => format!(
-            "Request {} stored: {} {} → {}. It needs {} approval(s) by {}; the card is in the approvals channel.",
-            request.id,
-            request.stock_label(),
-            group(request.current),
-            group(request.target),
-            request.required_approvals,
-            time_text(request.expires_at)
+        Outcome::Denied(denied) => denial(lang, denied),
+        Outcome::Help => help_text(lang),
+        Outcome::Stock { label, stock } => stock_text(lang, label, stock),
+        Outcome::Created(request) => t!(
+            lang,
+            "created",
+            id = request.id,
+            stock = request.stock_label(),
+            current = group(request.current),
+            target = group(request.target),
+            need = request.required_approvals,
+            expires = time_text(lang, request.expires_at),
         ),
-        Outcome::Decided { request, decided } => decided_text(request, *decided),
-        Outcome::Pending(list) if list.is_empty() => "No pending requests.".into(),
+        Outcome::Decided { request, decided } => decided_text(lang, request, *decided),
+        Outcome::Pending(list) if list.is_empty() => t!(lang, "pending-none"),
         Outcome::Pending(list) => {
-            let mut lines = vec![format!("{} pending request(s):", list.len())];
-            lines.extend(list.iter().map(request_line));
+            let mut lines = vec![t!(lang, "pending-head", count = list.len())];
+            lines.extend(list.iter().map(|r| request_line(lang, r)));
             lines.join("\n")
         }
         Outcome::History { stock, entries } if entries.is_empty() => {
-            format!("No history for {stock} yet.")
+            t!(lang, "history-none", stock = stock)
         }
         Outcome::History { stock, entries } => {
-            let mut lines = vec![format!("Last {} event(s) for {stock}:", entries.len())];
-            lines.extend(entries.iter().map(audit_line));
+            let mut lines = vec![t!(
+                lang,
+                "history-head",
+                count = entries.len(),
+                stock = stock
+            )];
+            lines.extend(entries.iter().map(|e| audit_line(lang, e)));
             lines.join("\n")
         }
     }
 }
 
-fn decided_text(request: &ChangeRequest, decided: Decided) -> String {
+fn decided_text(lang: Lang, request: &ChangeRequest, decided: Decided) -> String {
     let id = &request.id;
     match decided {
         Decided::Approval { have, need } => {
-            format!("Your approval of {id} is recorded: {have} of {need}.")
+            t!(lang, "decided-approval", id = id, have = have, need = need)
         }
-        Decided::Rejected => format!("You rejected request {id}."),
-        Decided::Approved { settled: true } => {
-            format!("You approved request {id}. {}", status_line(request))
-        }
-        Decided::Approved { settled: false } => {
-            format!("You approved request {id}; it is being applied.")
-        }
-        Decided::Cancelled => format!("Request {id} is cancelled."),
+        Decided::Rejected => t!(lang, "decided-rejected", id = id),
+        Decided::Approved { settled: true } => t!(
+            lang,
+            "decided-approved-settled",
+            id = id,
+            status = status_line(lang, request)
+        ),
+        Decided::Approved { settled: false } => t!(lang, "decided-approved-applying", id = id),
+        Decided::Cancelled => t!(lang, "decided-cancelled", id = id),
     }
 }
 
 /// A refusal, saying what to do instead.
-pub fn denial(denial: &Denial) -> String {
+pub fn denial(lang: Lang, denial: &Denial) -> String {
     match denial {
-        Denial::Parse(e) => e.to_string(),
-        Denial::UnknownStock(unknown) => unknown.to_string(),
-        Denial::Policy(reason) => deny_reason(reason),
-        Denial::Change(refusal) => change_refusal(refusal),
+        Denial::Parse(e) => e.text(lang),
+        Denial::UnknownStock(unknown) => unknown.text(lang),
+        Denial::Policy(reason) => deny_reason(lang, reason),
+        Denial::Change(refusal) => change_refusal(lang, refusal),
         Denial::StockUnreadable {
             label,
             purpose: ReadPurpose::Show,
             error,
-        } => api_failure(&format!("Could not read stock {label}"), error),
+        } => t!(
+            lang,
+            "stock-unreadable-show",
+            label = label,
+            error = api_error(lang, error)
+        ),
         Denial::StockUnreadable {
             label,
             purpose: ReadPurpose::CheckChange,
             error,
-        } => api_failure(
-            &format!("Could not read stock {label} to check the change"),
-            error,
+        } => t!(
+            lang,
+            "stock-unreadable-check",
+            label = label,
+            error = api_error(lang, error)
         ),
     }
 }
 
-fn api_failure(action: &str, e: &ApiError) -> String {
-    format!("{action}: {e}")
-}
-
 /// Who may do what, and when.
-pub fn deny_reason(reason: &DenyReason) -> String {
+pub fn deny_reason(lang: Lang, reason: &DenyReason) -> String {
     match reason {
-        DenyReason::NotRequester => "You don't have the requester role, so you can't request budget changes. Ask an admin for it.".into(),
-        DenyReason::NotApprover => "You don't have the approver role, so you can't approve or reject changes. Ask someone who has it.".into(),
-        DenyReason::SelfApproval => "You requested this change, so you can't approve it: someone else with the approver role must.".into(),
-        DenyReason::AlreadyApproved { have, need } => format!(
-            "You already approved this request; it has {have} of {need} approvals and needs someone else."
+        DenyReason::NotRequester => t!(lang, "deny-not-requester"),
+        DenyReason::NotApprover => t!(lang, "deny-not-approver"),
+        DenyReason::SelfApproval => t!(lang, "deny-self-approval"),
+        DenyReason::AlreadyApproved { have, need } => {
+            t!(lang, "deny-already-approved", have = have, need = need)
+        }
+        DenyReason::NotPending { id, state } => t!(
+            lang,
+            "deny-not-pending",
+            id = id,
+            state = state_text(lang, *state)
         ),
-        DenyReason::NotPending { id, state } => format!(
-            "Request {id} is already {state}; there is nothing left to decide. See /budget pending for open requests."
+        DenyReason::Expired { id } => t!(lang, "deny-expired", id = id),
+        DenyReason::NotYourRequest { id } => t!(lang, "deny-not-your-request", id = id),
+        DenyReason::UnknownRequest { given } => t!(
+            lang,
+            "deny-unknown-request",
+            given = code_echo(given, MAX_ECHO)
         ),
-        DenyReason::Expired { id } => format!(
-            "Request {id} has expired. Make a new request with /budget set-daily or /budget set-total."
-        ),
-        DenyReason::NotYourRequest { id } => format!(
-            "Only the person who made request {id} can cancel it; approvers can reject it instead."
-        ),
-        DenyReason::UnknownRequest { given } => format!(
-            "There is no request `{}`. See /budget pending for open requests and their ids.",
-            code_echo(given, MAX_ECHO)
-        ),
-        DenyReason::NoRequests => "There are no requests yet. Make one with /budget set-daily or /budget set-total.".into(),
+        DenyReason::NoRequests => t!(lang, "deny-no-requests"),
     }
 }
 
 /// A change the API cannot make on the live stock.
-pub fn change_refusal(refusal: &ChangeRefusal) -> String {
+pub fn change_refusal(lang: Lang, refusal: &ChangeRefusal) -> String {
     match refusal {
-        ChangeRefusal::WrongState { state } => format!(
-            "This stock is {state}; budgets can only change while it is SENDING or PAUSED."
+        ChangeRefusal::WrongState { state } => t!(lang, "refuse-wrong-state", state = state),
+        ChangeRefusal::SameAsCurrent { value } => t!(lang, "refuse-same", value = group(*value)),
+        ChangeRefusal::BelowSent { target, sent } => t!(
+            lang,
+            "refuse-below-sent",
+            target = group(*target),
+            sent = group(*sent)
         ),
-        ChangeRefusal::SameAsCurrent { value } => format!(
-            "The limit is already {}. Nothing to change: give a different number.",
-            group(*value)
+        ChangeRefusal::AboveMaximum { target } => t!(
+            lang,
+            "refuse-above-max",
+            target = group(*target),
+            max = group(MAX_BUDGET_VALUE)
         ),
-        ChangeRefusal::BelowSent { target, sent } => format!(
-            "{} is below the {} coupons already sent; the total limit cannot go under that. Use at least {}.",
-            group(*target),
-            group(*sent),
-            group(*sent)
-        ),
-        ChangeRefusal::AboveMaximum { target } => format!(
-            "{} is above the API's maximum of {}. Use a number up to {}.",
-            group(*target),
-            group(MAX_BUDGET_VALUE),
-            group(MAX_BUDGET_VALUE)
-        ),
-        ChangeRefusal::Negative { target } => {
-            format!("{} is negative; limits are 0 or more.", group(*target))
-        }
-        ChangeRefusal::DailyUnlimited => "This stock's daily limit is unlimited, and the API cannot turn an unlimited daily \
-             limit into a limited one. Change it on the brand platform, or use set-total."
-            .into(),
-        ChangeRefusal::CurrentUnknown => "WeChat Pay did not report this stock's current limit, so the change cannot be guarded. Try again later.".into(),
+        ChangeRefusal::Negative { target } => t!(lang, "refuse-negative", target = group(*target)),
+        ChangeRefusal::DailyUnlimited => t!(lang, "refuse-daily-unlimited"),
+        ChangeRefusal::CurrentUnknown => t!(lang, "refuse-current-unknown"),
     }
 }
 
 /// What a user sees when the bot itself failed (the store); details go to the logs.
-pub fn internal_error(e: &impl std::fmt::Display) -> String {
-    format!("Something went wrong on the bot's side: {e}")
+pub fn internal_error(lang: Lang, e: &impl std::fmt::Display) -> String {
+    t!(lang, "internal-error", error = e)
 }
 
-// ---- Notices in the notifications channel -----------------------------------------------
+// ---- Notices in the notifications channel (every language: the channel picks) -----------
 
-pub fn requested_notice(actor: &str, request: &ChangeRequest) -> String {
-    format!(
-        "{actor} requests {} of {}: {} → {} ({}).",
-        field_label(request.mode),
-        request.stock_label(),
-        group(request.current),
-        group(request.target),
-        request.change_text()
-    )
+pub fn requested_notice(actor: &str, request: &ChangeRequest) -> Localized {
+    Localized::new(|lang| {
+        t!(
+            lang,
+            "notice-requested",
+            actor = actor,
+            field = field_label(lang, request.mode),
+            stock = request.stock_label(),
+            current = group(request.current),
+            target = group(request.target),
+            change = request.change_text(),
+        )
+    })
 }
 
-pub fn approval_notice(actor: &str, request: &ChangeRequest, have: u32, need: u32) -> String {
-    format!(
-        "{actor} approved request {} ({have} of {need}).",
-        request.id
-    )
+pub fn approval_notice(actor: &str, request: &ChangeRequest, have: u32, need: u32) -> Localized {
+    Localized::new(|lang| {
+        t!(
+            lang,
+            "notice-approval",
+            actor = actor,
+            id = request.id,
+            have = have,
+            need = need
+        )
+    })
 }
 
-pub fn rejected_notice(actor: &str, request: &ChangeRequest) -> String {
-    format!("{actor} rejected request {}; nothing changes.", request.id)
+pub fn rejected_notice(actor: &str, request: &ChangeRequest) -> Localized {
+    Localized::new(|lang| t!(lang, "notice-rejected", actor = actor, id = request.id))
 }
 
-pub fn approved_notice(actor: &str, request: &ChangeRequest) -> String {
-    format!("{actor} approved request {}; applying it now.", request.id)
+pub fn approved_notice(actor: &str, request: &ChangeRequest) -> Localized {
+    Localized::new(|lang| t!(lang, "notice-approved", actor = actor, id = request.id))
 }
 
-pub fn cancelled_notice(actor: &str, request: &ChangeRequest) -> String {
-    format!("{actor} cancelled request {}.", request.id)
+pub fn cancelled_notice(actor: &str, request: &ChangeRequest) -> Localized {
+    Localized::new(|lang| t!(lang, "notice-cancelled", actor = actor, id = request.id))
 }
 
-pub fn expired_notice(request: &ChangeRequest) -> String {
-    format!("Request {} expired without enough approvals.", request.id)
+pub fn expired_notice(request: &ChangeRequest) -> Localized {
+    Localized::new(|lang| t!(lang, "notice-expired", id = request.id))
 }
 
 /// A request reached a final state (`detail` is its outcome detail).
-pub fn finished_notice(request: &ChangeRequest, detail: &str) -> String {
-    match request.state {
-        RequestState::Applied => format!(
-            "Applied request {}: {} of {} changed {} → {}. {}",
-            request.id,
-            request.mode.field_name(),
-            request.stock_label(),
-            group(request.current),
-            group(request.target),
-            request
+pub fn finished_notice(request: &ChangeRequest, detail: &Localized) -> Localized {
+    Localized::new(|lang| match request.state {
+        RequestState::Applied => t!(
+            lang,
+            "notice-applied",
+            id = request.id,
+            field = request.mode.field_name(),
+            stock = request.stock_label(),
+            current = group(request.current),
+            target = group(request.target),
+            summary = request
                 .result
                 .as_ref()
-                .map(summary_text)
-                .unwrap_or_default()
+                .map(|r| summary_text(lang, r))
+                .unwrap_or_default(),
         ),
-        state => format!("Request {} {}: {}", request.id, state, detail),
-    }
+        state => t!(
+            lang,
+            "notice-finished",
+            id = request.id,
+            state = state_text(lang, state),
+            detail = detail.get(lang)
+        ),
+    })
 }
 
 /// The title of an applied change's notice, where a platform shows one.
-pub fn applied_title(request: &ChangeRequest) -> String {
-    format!("Applied: {}", request.stock_label())
+pub fn applied_title(lang: Lang, request: &ChangeRequest) -> String {
+    t!(lang, "notice-applied-title", stock = request.stock_label())
 }
 
-pub fn unresolved_notice(request: &ChangeRequest, error: &ApiError) -> String {
-    format!(
-        "Request {}: WeChat Pay did not confirm the change ({error}) and the stock could not be re-read; \
-         the bot will retry with the same request number.",
-        request.id
-    )
+pub fn unresolved_notice(request: &ChangeRequest, error: &ApiError) -> Localized {
+    Localized::new(|lang| {
+        t!(
+            lang,
+            "notice-unresolved",
+            id = request.id,
+            error = api_error(lang, error)
+        )
+    })
 }
 
-// ---- Outcome details stored on a request and shown on its card --------------------------
+// ---- Outcome details: stored on a request (in English, as the record) and announced ------
 
-pub fn applied_detail(request: &ChangeRequest) -> String {
-    format!(
-        "{} is now {}",
-        request.mode.field_name(),
-        group(request.target)
-    )
+pub fn applied_detail(request: &ChangeRequest) -> Localized {
+    Localized::new(|lang| {
+        t!(
+            lang,
+            "detail-applied",
+            field = request.mode.field_name(),
+            target = group(request.target)
+        )
+    })
 }
 
-pub fn reread_failed_detail(e: &ApiError) -> String {
-    format!("could not re-read the stock before applying, so nothing was sent: {e}")
+pub fn reread_failed_detail(e: &ApiError) -> Localized {
+    Localized::new(|lang| t!(lang, "detail-reread-failed", error = api_error(lang, e)))
 }
 
-pub fn stale_detail(seen: Option<i64>, request: &ChangeRequest) -> String {
-    format!(
-        "the live value is now {} but {} was approved; nothing was sent. Make a new request.",
-        limit_text(seen),
-        group(request.current)
-    )
+pub fn stale_detail(seen: Option<i64>, request: &ChangeRequest) -> Localized {
+    Localized::new(|lang| {
+        t!(
+            lang,
+            "detail-stale",
+            seen = limit_text(lang, seen),
+            approved = group(request.current)
+        )
+    })
 }
 
-pub const BODY_CHANGED_DETAIL: &str = "the stored request body differs from the one this version builds; nothing was sent. Make a new request.";
-
-pub fn confirmed_detail(error: &ApiError) -> String {
-    format!("confirmed by re-reading the stock after: {error}")
+pub fn body_changed_detail() -> Localized {
+    Localized::new(|lang| t!(lang, "detail-body-changed"))
 }
 
-pub fn not_applied_detail(live: Option<i64>, error: &ApiError) -> String {
-    format!(
-        "not applied: the stock still shows {} after: {error}",
-        limit_text(live)
-    )
+/// An API error as the outcome of a request.
+pub fn api_error_detail(error: &ApiError) -> Localized {
+    Localized::new(|lang| api_error(lang, error))
+}
+
+pub fn confirmed_detail(error: &ApiError) -> Localized {
+    Localized::new(|lang| t!(lang, "detail-confirmed", error = api_error(lang, error)))
+}
+
+pub fn not_applied_detail(live: Option<i64>, error: &ApiError) -> Localized {
+    Localized::new(|lang| {
+        t!(
+            lang,
+            "detail-not-applied",
+            live = limit_text(lang, live),
+            error = api_error(lang, error)
+        )
+    })
 }
 
 // ---- The adapters' words about input they could not take ---------------------------------
@@ -471,105 +559,120 @@ pub fn not_applied_detail(live: Option<i64>, error: &ApiError) -> String {
 // adapter: which emoji decide is the chat layer's business.
 
 /// How a console line is written.
-pub fn console_line_hint(approve: &str) -> String {
-    format!("Lines look like `alice: /budget show 123`, `bob: react {approve} last` or `bob: click approve last`.")
+pub fn console_line_hint(lang: Lang, approve: &str) -> String {
+    t!(lang, "console-line-hint", approve = approve)
 }
 
-pub fn not_a_console_user(user: &str, users: &[&str]) -> String {
-    format!(
-        "`{}` is not a console user. Add them under [console.users] in the config, \
-         or use one of: {}.",
-        code_echo(user, MAX_ECHO),
-        users.join(", ")
+pub fn not_a_console_user(lang: Lang, user: &str, users: &[&str]) -> String {
+    t!(
+        lang,
+        "not-a-console-user",
+        user = code_echo(user, MAX_ECHO),
+        users = list(lang, users)
     )
 }
 
-pub fn no_console_approvers() -> String {
-    "nobody (no console user has the approver capability)".into()
+pub fn no_console_approvers(lang: Lang) -> String {
+    t!(lang, "no-console-approvers")
 }
 
-pub fn not_a_decision_emoji(given: &str, approve: &str, reject: &str) -> String {
-    format!(
-        "React with {approve} to approve or {reject} to reject; `{}` does nothing.",
-        code_echo(given, MAX_ECHO)
+pub fn not_a_decision_emoji(lang: Lang, given: &str, approve: &str, reject: &str) -> String {
+    t!(
+        lang,
+        "not-a-decision-emoji",
+        approve = approve,
+        reject = reject,
+        given = code_echo(given, MAX_ECHO)
     )
 }
 
-pub fn not_a_button(given: &str, request: &str) -> String {
-    format!(
-        "The card's buttons are `approve` and `reject`; `{}` is not one. Try `click approve {}`.",
-        code_echo(given, MAX_ECHO),
-        code_echo(request, MAX_ECHO)
+pub fn not_a_button(lang: Lang, given: &str, request: &str) -> String {
+    t!(
+        lang,
+        "not-a-button",
+        given = code_echo(given, MAX_ECHO),
+        request = code_echo(request, MAX_ECHO)
     )
 }
 
-pub fn console_not_understood(text: &str, approve: &str) -> String {
-    format!(
-        "I don't understand `{}`. Type a /budget command (see /budget help), \
-         `react {approve} <request>` or `click approve|reject <request>`.",
-        code_echo(text, MAX_ECHO)
+pub fn console_not_understood(lang: Lang, text: &str, approve: &str) -> String {
+    t!(
+        lang,
+        "console-not-understood",
+        text = code_echo(text, MAX_ECHO),
+        approve = approve
     )
 }
 
-pub fn line_not_utf8(number: u64, position: usize) -> String {
-    format!(
-        "Line {number} is not valid UTF-8 (bad byte at position {position}) and \
-         was ignored. Save the input as UTF-8 text."
-    )
+pub fn line_not_utf8(lang: Lang, number: u64, position: usize) -> String {
+    t!(lang, "line-not-utf8", number = number, position = position)
 }
 
-pub fn line_too_long(number: u64, bytes: usize, max: usize) -> String {
-    format!(
-        "Line {number} is {bytes} bytes long, over the limit of \
-         {max}, and was ignored without being read as a \
-         command. Type one command per line."
+pub fn line_too_long(lang: Lang, number: u64, bytes: usize, max: usize) -> String {
+    t!(
+        lang,
+        "line-too-long",
+        number = number,
+        bytes = bytes,
+        max = max
     )
 }
 
 /// The last line of a pending card on the console.
-pub fn console_card_prompt(request: &ChangeRequest, approve: &str, reject: &str) -> String {
-    format!(
-        "React {approve} to approve or {reject} to reject (or click approve|reject {}).",
-        request.id
+pub fn console_card_prompt(
+    lang: Lang,
+    request: &ChangeRequest,
+    approve: &str,
+    reject: &str,
+) -> String {
+    t!(
+        lang,
+        "console-card-prompt",
+        approve = approve,
+        reject = reject,
+        id = request.id
     )
 }
 
 /// Why a reaction in the approvals channel was taken back: it is on no card the bot knows.
-pub fn unknown_card(emoji: &str) -> String {
-    format!(
-        "Your {emoji} in the approvals channel did not count, so the bot removed it: that message is not an \
-         approval card the bot knows (not a card, or a card that was replaced). React on the request's \
-         current card or use its Approve/Reject buttons; /budget pending lists the open requests."
-    )
+pub fn unknown_card(lang: Lang, emoji: &str) -> String {
+    t!(lang, "unknown-card", emoji = emoji)
 }
 
 /// Why a reaction was taken back when the bot itself failed.
-pub fn reaction_failed(emoji: &str, e: &impl std::fmt::Display) -> String {
-    format!(
-        "Your {emoji} did not count, so the bot removed it. {} Please react again, or use the card's buttons.",
-        internal_error(e)
+pub fn reaction_failed(lang: Lang, emoji: &str, e: &impl std::fmt::Display) -> String {
+    t!(
+        lang,
+        "reaction-failed",
+        emoji = emoji,
+        error = internal_error(lang, e)
     )
 }
 
 /// The link to a new request's card, under the reply that created it.
-pub fn card_link_line(link: &str) -> String {
-    format!("\nCard: {link}")
+pub fn card_link_line(lang: Lang, link: &str) -> String {
+    format!("\n{}", t!(lang, "card-link", link = link))
 }
 
-pub fn pick_a_subcommand() -> String {
-    "Pick a /budget subcommand.".into()
+pub fn pick_a_subcommand(lang: Lang) -> String {
+    t!(lang, "pick-a-subcommand")
 }
 
-pub fn option_required(name: &str) -> String {
-    format!("The `{name}` option is required.")
+pub fn option_required(lang: Lang, name: &str) -> String {
+    t!(lang, "option-required", name = name)
 }
 
-pub fn limit_option_required() -> String {
-    "The `limit` option is required: a whole number.".into()
+pub fn limit_option_required(lang: Lang) -> String {
+    t!(lang, "limit-option-required")
 }
 
-pub fn unknown_subcommand(given: &str) -> String {
-    format!("Unknown subcommand `{given}`; see /budget help.")
+pub fn unknown_subcommand(lang: Lang, given: &str) -> String {
+    t!(lang, "unknown-subcommand", given = given)
+}
+
+/// A short label of the platform's own (a button, an embed field) by its catalogue id.
+pub fn label(lang: Lang, id: &str) -> String {
+    crate::i18n::lookup(lang, id, &[])
 }
 
 #[cfg(test)]
@@ -591,16 +694,23 @@ mod tests {
             ChangeRefusal::DailyUnlimited,
             ChangeRefusal::CurrentUnknown,
         ];
-        let texts: std::collections::HashSet<String> = all.iter().map(change_refusal).collect();
+        let texts: std::collections::HashSet<String> =
+            all.iter().map(|r| change_refusal(Lang::En, r)).collect();
         assert_eq!(texts.len(), all.len());
-        assert!(change_refusal(&ChangeRefusal::BelowSent {
-            target: 1,
-            sent: 2_000
-        })
+        assert!(change_refusal(
+            Lang::En,
+            &ChangeRefusal::BelowSent {
+                target: 1,
+                sent: 2_000
+            }
+        )
         .contains("at least 2,000"));
-        assert!(change_refusal(&ChangeRefusal::AboveMaximum {
-            target: 100_000_001
-        })
+        assert!(change_refusal(
+            Lang::En,
+            &ChangeRefusal::AboveMaximum {
+                target: 100_000_001
+            }
+        )
         .contains("100,000,000"));
     }
 }

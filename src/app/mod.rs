@@ -18,6 +18,7 @@ use std::sync::Arc;
 use crate::config::{ApprovalConfig, StockConfig};
 use crate::domain::command::{self, Command, UnknownStock};
 use crate::domain::request::{Actor, ChangeRequest, RequestState};
+use crate::i18n::Localized;
 use crate::store::{SharedStore, StoreError};
 use crate::wechatpay::CouponApi;
 
@@ -157,7 +158,7 @@ impl App {
         kind: NoticeKind,
         request: &ChangeRequest,
         actor: Option<&Actor>,
-        text: impl FnOnce() -> String,
+        text: impl FnOnce() -> Localized,
     ) {
         let notice = Notice {
             kind,

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use crate::domain::request::{ActorRef, CardRef, ChangeRequest};
+use crate::i18n::Localized;
 
 /// Unix time in seconds.
 pub trait Clock: Send + Sync {
@@ -61,13 +62,14 @@ pub enum NoticeKind {
     Unresolved,
 }
 
-/// One announcement: the request as it is now, who caused it, and words for it.
+/// One announcement: the request as it is now, who caused it, and words for it in every
+/// language (the platform shows the one its channel reads).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Notice {
     pub kind: NoticeKind,
     pub request: ChangeRequest,
     pub actor: Option<ActorRef>,
-    pub text: String,
+    pub text: Localized,
 }
 
 /// A chat platform's failure to post or edit; logged, never fatal to the workflow.

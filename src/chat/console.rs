@@ -20,6 +20,8 @@ use crate::config::Capability;
 use crate::domain::policy::Decision;
 use crate::domain::request::{Actor, CardRef, ChangeRequest, Via};
 use crate::domain::text::{self, MAX_ECHO};
+use crate::i18n::Lang;
+use crate::t;
 
 use super::{decision_for_emoji, CardView, APPROVE_EMOJI, REJECT_EMOJI};
 
@@ -70,6 +72,7 @@ impl Event {
 pub struct Output {
     json: bool,
     sink: Mutex<Box<dyn Write + Send>>,
+    lang: Lang,
 }
 
 impl Output {
@@ -77,7 +80,13 @@ impl Output {
         Self {
             json,
             sink: Mutex::new(sink),
+            lang: Lang::default(),
         }
+    }
+
+    /// Readable output framed in `lang` (JSON lines carry only the events' own text).
+    pub fn with_lang(self, lang: Lang) -> Self {
+        Self { lang, ..self }
     }
 
     pub fn stdout(json: bool) -> Self {
@@ -88,7 +97,7 @@ impl Output {
         let line = if self.json {
             serde_json::to_string(&event).expect("events serialize")
         } else {
-            match human_text(&event) {
+            match human_text(self.lang, &event) {
                 Some(text) => text,
                 None => return,
             }
@@ -100,20 +109,23 @@ impl Output {
     }
 }
 
-fn human_text(event: &Event) -> Option<String> {
+fn human_text(lang: Lang, event: &Event) -> Option<String> {
     let channel = event.channel.as_deref().unwrap_or("-");
-    let indent = |t: &str| t.replace('\n', "\n    ");
+    let text = event.text.replace('\n', "\n    ");
+    let card = format!("\n    {text}");
     Some(match event.event {
-        "reply" => format!("[#{channel}] bot: {}", indent(&event.text)),
-        "ephemeral" => format!(
-            "[#{channel}] (only {} sees this) bot: {}",
-            event.to.as_deref().unwrap_or("?"),
-            indent(&event.text)
+        "reply" => t!(lang, "console-reply", channel = channel, text = text),
+        "ephemeral" => t!(
+            lang,
+            "console-ephemeral",
+            channel = channel,
+            to = event.to.as_deref().unwrap_or("?"),
+            text = text
         ),
-        "card" => format!("[#{channel}] approval card:\n    {}", indent(&event.text)),
-        "card_update" => format!("[#{channel}] card edited:\n    {}", indent(&event.text)),
+        "card" => t!(lang, "console-card", channel = channel, text = card),
+        "card_update" => t!(lang, "console-card-update", channel = channel, text = card),
         "notify" => format!("[#{channel}] {}", event.text),
-        "error" => format!("error: {}", event.text),
+        "error" => t!(lang, "console-error", text = event.text),
         _ => return None,
     })
 }
@@ -121,31 +133,45 @@ fn human_text(event: &Event) -> Option<String> {
 /// The console's notifier: cards and notices become events.
 pub struct ConsoleNotifier {
     out: Arc<Output>,
-    approvers: String,
+    /// The console users who may approve, or none.
+    approvers: Vec<String>,
+    lang: Lang,
 }
 
 impl ConsoleNotifier {
     pub fn new(out: Arc<Output>, users: &BTreeMap<String, Vec<Capability>>) -> Self {
-        let names: Vec<&str> = users
+        let approvers = users
             .iter()
             .filter(|(_, caps)| caps.contains(&Capability::Approver))
-            .map(|(name, _)| name.as_str())
+            .map(|(name, _)| name.clone())
             .collect();
-        let approvers = if names.is_empty() {
-            messages::no_console_approvers()
-        } else {
-            names.join(", ")
-        };
-        Self { out, approvers }
+        Self {
+            out,
+            approvers,
+            lang: Lang::default(),
+        }
+    }
+
+    /// Cards and notices in `lang` (the console has one reader's language: `[display]`).
+    pub fn with_lang(self, lang: Lang) -> Self {
+        Self { lang, ..self }
     }
 
     fn card_text(&self, request: &ChangeRequest) -> String {
-        let expires = messages::time_text(request.expires_at);
-        let card = CardView::new(request, &self.approvers, &expires);
+        let lang = self.lang;
+        let approvers = if self.approvers.is_empty() {
+            messages::no_console_approvers(lang)
+        } else {
+            let names: Vec<&str> = self.approvers.iter().map(String::as_str).collect();
+            messages::list(lang, &names)
+        };
+        let expires = messages::time_text(lang, request.expires_at);
+        let card = CardView::new(lang, request, &approvers, &expires);
         let mut text = card.text;
         if card.open {
             text.push('\n');
             text.push_str(&messages::console_card_prompt(
+                lang,
                 request,
                 APPROVE_EMOJI,
                 REJECT_EMOJI,
@@ -185,8 +211,12 @@ impl Notifier for ConsoleNotifier {
 
     async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
         self.out.emit(
-            Event::new("notify", Some(NOTIFICATIONS_CHANNEL), notice.text.clone())
-                .about(&notice.request),
+            Event::new(
+                "notify",
+                Some(NOTIFICATIONS_CHANNEL),
+                notice.text.get(self.lang),
+            )
+            .about(&notice.request),
         );
         Ok(())
     }
@@ -197,6 +227,7 @@ pub struct Console {
     runtime: Runtime,
     users: BTreeMap<String, Vec<Capability>>,
     out: Arc<Output>,
+    lang: Lang,
 }
 
 impl Console {
@@ -215,7 +246,13 @@ impl Console {
             runtime,
             users,
             out,
+            lang: Lang::default(),
         }
+    }
+
+    /// Replies in `lang` (the console has one reader's language: `[display]`).
+    pub fn with_lang(self, lang: Lang) -> Self {
+        Self { lang, ..self }
     }
 
     pub fn runtime(&self) -> &Runtime {
@@ -237,7 +274,7 @@ impl Console {
                         let at = e.utf8_error().valid_up_to();
                         self.refuse_line(
                             text::echo(String::from_utf8_lossy(e.as_bytes()).trim()),
-                            messages::line_not_utf8(number, at + 1),
+                            messages::line_not_utf8(self.lang, number, at + 1),
                         )
                     }
                 },
@@ -249,7 +286,7 @@ impl Console {
                         .collect();
                     self.refuse_line(
                         format!("{}… [cut: {bytes} bytes in all]", text::echo(start.trim())),
-                        messages::line_too_long(number, bytes, MAX_LINE_BYTES),
+                        messages::line_too_long(self.lang, number, bytes, MAX_LINE_BYTES),
                     )
                 }
             }
@@ -283,18 +320,21 @@ impl Console {
             self.out.emit(Event::new(
                 "error",
                 None,
-                messages::console_line_hint(APPROVE_EMOJI),
+                messages::console_line_hint(self.lang, APPROVE_EMOJI),
             ));
             return;
         };
         let (user, text) = (user.trim(), text.trim());
         let Some(caps) = self.users.get(user) else {
             let users: Vec<&str> = self.users.keys().map(String::as_str).collect();
-            self.private(text::echo(user), messages::not_a_console_user(user, &users));
+            self.private(
+                text::echo(user),
+                messages::not_a_console_user(self.lang, user, &users),
+            );
             return;
         };
         let actor = Actor::new(format!("console:{user}"), user, caps);
-        let input = match parse_input(text) {
+        let input = match parse_input(self.lang, text) {
             Ok(input) => input,
             Err(refusal) => return self.private(user.to_string(), refusal),
         };
@@ -319,7 +359,11 @@ impl Console {
     fn reply(&self, user: &str, outcome: &Outcome) {
         let private = outcome.is_private();
         let kind = if private { "ephemeral" } else { "reply" };
-        let mut event = Event::new(kind, Some(COMMAND_CHANNEL), messages::outcome(outcome));
+        let mut event = Event::new(
+            kind,
+            Some(COMMAND_CHANNEL),
+            messages::outcome(self.lang, outcome),
+        );
         if private {
             event.to = Some(user.to_string());
         }
@@ -331,7 +375,7 @@ impl Console {
 }
 
 /// A console line's text (after `user:`) as the app's input, or why it is none.
-fn parse_input(text: &str) -> Result<Input, String> {
+fn parse_input(lang: Lang, text: &str) -> Result<Input, String> {
     let decide = |request: &str, decision, via| Input::Decide {
         request: request.to_string(),
         decision,
@@ -343,6 +387,7 @@ fn parse_input(text: &str) -> Result<Input, String> {
         ["react", emoji, request] => match decision_for_emoji(emoji) {
             Some(decision) => Ok(decide(request, decision, Via::Reaction)),
             None => Err(messages::not_a_decision_emoji(
+                lang,
                 emoji,
                 APPROVE_EMOJI,
                 REJECT_EMOJI,
@@ -350,8 +395,8 @@ fn parse_input(text: &str) -> Result<Input, String> {
         },
         ["click", "approve", request] => Ok(decide(request, Decision::Approve, Via::Button)),
         ["click", "reject", request] => Ok(decide(request, Decision::Reject, Via::Button)),
-        ["click", other, request] => Err(messages::not_a_button(other, request)),
-        _ => Err(messages::console_not_understood(text, APPROVE_EMOJI)),
+        ["click", other, request] => Err(messages::not_a_button(lang, other, request)),
+        _ => Err(messages::console_not_understood(lang, text, APPROVE_EMOJI)),
     }
 }
 

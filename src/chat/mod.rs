@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::app::messages;
 use crate::domain::policy::Decision;
 use crate::domain::request::{ChangeRequest, RequestState};
+use crate::i18n::Lang;
 
 /// Whether an adapter is connected to its platform right now, for `/readyz`. Clones share
 /// one flag: the adapter sets it, the ops server reads it.
@@ -84,11 +85,11 @@ pub struct CardView {
 }
 
 impl CardView {
-    /// `approvers` names who may approve; `expires` is the expiry as the platform writes it.
-    pub fn new(request: &ChangeRequest, approvers: &str, expires: &str) -> Self {
+    /// In `lang`; `approvers` names who may approve; `expires` is the expiry as the platform writes it.
+    pub fn new(lang: Lang, request: &ChangeRequest, approvers: &str, expires: &str) -> Self {
         Self {
-            title: messages::card_title(request),
-            text: messages::card_text_with(request, approvers, expires),
+            title: messages::card_title(lang, request),
+            text: messages::card_text_with(lang, request, approvers, expires),
             tone: Tone::of(request.state),
             open: request.state == RequestState::Pending,
         }

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::command::did_you_mean;
+use super::i18n::Lang;
 use super::text::arg_echo as echo;
 
 /// One allow-listed stock as the resolver sees it.
@@ -54,21 +55,26 @@ fn normalize_name(name: &str) -> String {
         .to_lowercase()
 }
 
+impl UnknownStock {
+    /// What a chat user reads, in `lang`: the stock is not allowed, the closest that is, and
+    /// how to name one.
+    pub fn text(&self, lang: Lang) -> String {
+        match &self.suggestion {
+            Some(suggestion) => t!(
+                lang,
+                "unknown-stock-suggest",
+                given = echo(&self.given),
+                suggestion = echo(suggestion)
+            ),
+            None => t!(lang, "unknown-stock", given = echo(&self.given)),
+        }
+    }
+}
+
+/// English, for logs and `?`; a chat reply uses [`UnknownStock::text`].
 impl fmt::Display for UnknownStock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Stock `{}` is not on the allow-list. ",
-            echo(&self.given)
-        )?;
-        if let Some(suggestion) = &self.suggestion {
-            write!(f, "Did you mean `{}`? ", echo(suggestion))?;
-        }
-        write!(
-            f,
-            "Check the spelling and use /budget show <stock_id or name>; put a name with \
-             spaces in quotes."
-        )
+        f.write_str(&self.text(Lang::En))
     }
 }
 

@@ -364,7 +364,10 @@ impl Notifier for Recorder {
         Ok(())
     }
     async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
-        self.log.lock().unwrap().push(notice.text.clone());
+        self.log
+            .lock()
+            .unwrap()
+            .push(notice.text.get(budget_bot::i18n::Lang::En).to_string());
         self.notices.lock().unwrap().push(notice.clone());
         Ok(())
     }

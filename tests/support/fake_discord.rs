@@ -180,6 +180,8 @@ pub struct FakeConfig {
     /// The bot token REST calls must carry (`Authorization: Bot TOKEN`), else 401 as on
     /// Discord. `None` accepts any.
     pub token: Option<String>,
+    /// The guild's `preferred_locale` (GUILD_CREATE) and every interaction's `guild_locale`.
+    pub guild_locale: String,
 }
 
 impl Default for FakeConfig {
@@ -222,6 +224,7 @@ impl Default for FakeConfig {
             allow_resume: true,
             ack_deadline: Some(Duration::from_secs(3)),
             token: None,
+            guild_locale: "en-US".to_string(),
         }
     }
 }
@@ -340,6 +343,8 @@ struct StateData {
     gateway_then: GatewayAnswer,
     /// Answer the gateway WebSocket upgrade with 503 instead of accepting it.
     refuse_socket: bool,
+    /// The `locale` of the interactions injected from now on (the user's client language).
+    user_locale: String,
 }
 
 /// Which REST calls (method, path without `/api/v10`) a rule applies to.
@@ -570,6 +575,7 @@ impl FakeDiscord {
             gateway_script: VecDeque::new(),
             gateway_then: GatewayAnswer::Answer,
             refuse_socket: false,
+            user_locale: "en-US".to_string(),
         };
         let fake = FakeDiscord {
             inner: Arc::new(Inner {
@@ -692,6 +698,11 @@ impl FakeDiscord {
     /// Query strings of every gateway WebSocket connection (serenity: `v=10`).
     pub fn gateway_queries(&self) -> Vec<String> {
         self.lock().gw.queries.clone()
+    }
+
+    /// Interactions injected from now on come from a client set to `locale` (`zh-CN`, ...).
+    pub fn set_user_locale(&self, locale: &str) {
+        self.lock().user_locale = locale.to_string();
     }
 
     /// Every dispatch (`t`, `d`) actually written to a socket, READY and GUILD_CREATE included.
@@ -1135,7 +1146,7 @@ impl FakeDiscord {
             "banner": null,
             "premium_tier": 0,
             "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": self.inner.cfg.guild_locale,
             "public_updates_channel_id": null,
             "max_video_channel_users": 25,
             "max_stage_video_channel_users": 50,
@@ -1693,9 +1704,9 @@ impl FakeDiscord {
         data: Value,
     ) -> Value {
         let cfg = &self.inner.cfg;
-        let member = {
+        let (member, locale) = {
             let st = self.lock();
-            Self::find_member(&st, user_id)
+            (Self::find_member(&st, user_id), st.user_locale.clone())
         };
         json!({
             "id": it.id.to_string(),
@@ -1709,8 +1720,8 @@ impl FakeDiscord {
             "token": it.token,
             "version": 1,
             "app_permissions": EVERYONE_PERMISSIONS.to_string(),
-            "locale": "en-US",
-            "guild_locale": "en-US",
+            "locale": locale,
+            "guild_locale": cfg.guild_locale,
             "entitlements": [],
             "context": 0,
             "attachment_size_limit": 10_485_760,

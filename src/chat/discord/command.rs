@@ -10,86 +10,76 @@ use crate::app::messages;
 use crate::config::StockConfig;
 use crate::domain::command::{Command, DEFAULT_HISTORY_COUNT};
 use crate::domain::limit::{UpdateMode, MAX_BUDGET_VALUE};
+use crate::i18n::Lang;
 
-/// The `/budget` command with typed options.
+/// Every language besides English that Discord shows the command in, by its locale.
+const LOCALIZED: [(&str, Lang); 1] = [("zh-CN", Lang::ZhCn)];
+
+/// An option with its description in every language (the catalogue id `id`).
+fn option(kind: CommandOptionType, name: &str, id: &str) -> CreateCommandOption {
+    LOCALIZED.iter().fold(
+        CreateCommandOption::new(kind, name, messages::label(Lang::En, id)),
+        |option, (locale, lang)| option.description_localized(*locale, messages::label(*lang, id)),
+    )
+}
+
+/// The `/budget` command with typed options; descriptions in English with `zh-CN`
+/// localizations, so each user's client shows its own.
 pub fn budget_command() -> CreateCommand {
     let stock = || {
-        CreateCommandOption::new(
-            CommandOptionType::String,
-            "stock",
-            "Stock id or name from the allow-list",
-        )
-        .required(true)
-        .set_autocomplete(true)
+        option(CommandOptionType::String, "stock", "opt-stock")
+            .required(true)
+            .set_autocomplete(true)
     };
     let limit = || {
-        CreateCommandOption::new(CommandOptionType::Integer, "limit", "The new limit")
+        option(CommandOptionType::Integer, "limit", "opt-limit")
             .required(true)
             .min_int_value(0)
             .max_int_value(MAX_BUDGET_VALUE as u64)
     };
-    let reason = || {
-        CreateCommandOption::new(
-            CommandOptionType::String,
-            "reason",
-            "Why (shown to approvers)",
-        )
-        .max_length(200)
-    };
-    let sub = |name: &str, description: &str| {
-        CreateCommandOption::new(CommandOptionType::SubCommand, name, description)
-    };
-    CreateCommand::new("budget")
-        .description("WeChat Pay coupon budgets: show, change with approval, history")
+    let reason = || option(CommandOptionType::String, "reason", "opt-reason").max_length(200);
+    let sub = |name: &str| option(CommandOptionType::SubCommand, name, &format!("cmd-{name}"));
+    let command = LOCALIZED.iter().fold(
+        CreateCommand::new("budget").description(messages::label(Lang::En, "cmd-budget")),
+        |command, (locale, lang)| {
+            command.description_localized(*locale, messages::label(*lang, "cmd-budget"))
+        },
+    );
+    command
         .dm_permission(false)
+        .add_option(sub("show").add_sub_option(stock()))
         .add_option(
-            sub("show", "Show a stock's live limits and what was sent").add_sub_option(stock()),
-        )
-        .add_option(
-            sub("set-daily", "Request a new daily limit (max_count_per_day)")
+            sub("set-daily")
                 .add_sub_option(stock())
                 .add_sub_option(limit())
                 .add_sub_option(reason()),
         )
         .add_option(
-            sub("set-total", "Request a new total limit (max_count)")
+            sub("set-total")
                 .add_sub_option(stock())
                 .add_sub_option(limit())
                 .add_sub_option(reason()),
         )
-        .add_option(sub("pending", "List requests waiting for approval"))
+        .add_option(sub("pending"))
+        .add_option(sub("cancel").add_sub_option(
+            option(CommandOptionType::String, "request", "opt-request").required(true),
+        ))
         .add_option(
-            sub("cancel", "Cancel your pending request").add_sub_option(
-                CreateCommandOption::new(
-                    CommandOptionType::String,
-                    "request",
-                    "Request id or `last`",
-                )
-                .required(true),
-            ),
-        )
-        .add_option(
-            sub("history", "Recent audit entries of a stock")
-                .add_sub_option(stock())
-                .add_sub_option(
-                    CreateCommandOption::new(
-                        CommandOptionType::Integer,
-                        "count",
-                        "How many (1-50)",
-                    )
+            sub("history").add_sub_option(stock()).add_sub_option(
+                option(CommandOptionType::Integer, "count", "opt-count")
                     .min_int_value(1)
                     .max_int_value(50),
-                ),
+            ),
         )
 }
 
 /// The subcommand and its options of a `/budget` interaction, as a domain command.
-pub fn command_from_options(options: &[CommandDataOption]) -> Result<Command, String> {
+pub fn command_from_options(lang: Lang, options: &[CommandDataOption]) -> Result<Command, String> {
     let Some(sub) = options.first() else {
-        return Err(messages::pick_a_subcommand());
+        return Err(messages::pick_a_subcommand(lang));
     };
     let CommandDataOptionValue::SubCommand(args) = &sub.value else {
-        return Err(messages::pick_a_subcommand());
+        return Err(messages::pick_a_subcommand(lang));
     };
     let string = |name: &str| {
         args.iter()
@@ -107,13 +97,14 @@ pub fn command_from_options(options: &[CommandDataOption]) -> Result<Command, St
                 _ => None,
             })
     };
-    let required =
-        |value: Option<String>, name: &str| value.ok_or_else(|| messages::option_required(name));
+    let required = |value: Option<String>, name: &str| {
+        value.ok_or_else(|| messages::option_required(lang, name))
+    };
     let set = |mode| -> Result<Command, String> {
         Ok(Command::SetLimit {
             mode,
             stock: required(string("stock"), "stock")?,
-            limit: integer("limit").ok_or_else(messages::limit_option_required)?,
+            limit: integer("limit").ok_or_else(|| messages::limit_option_required(lang))?,
             reason: string("reason").filter(|r| !r.trim().is_empty()),
         })
     };
@@ -133,7 +124,7 @@ pub fn command_from_options(options: &[CommandDataOption]) -> Result<Command, St
                 .and_then(|c| u32::try_from(c).ok())
                 .unwrap_or(DEFAULT_HISTORY_COUNT),
         }),
-        other => Err(messages::unknown_subcommand(other)),
+        other => Err(messages::unknown_subcommand(lang, other)),
     }
 }
 
@@ -176,10 +167,10 @@ mod tests {
         let limit = option("limit", CommandDataOptionValue::Integer(20_000));
         let reason = option("reason", CommandDataOptionValue::String("push".into()));
         assert_eq!(
-            command_from_options(&sub(
-                "set-daily",
-                vec![stock.clone(), limit.clone(), reason]
-            )),
+            command_from_options(
+                Lang::En,
+                &sub("set-daily", vec![stock.clone(), limit.clone(), reason])
+            ),
             Ok(Command::SetLimit {
                 mode: UpdateMode::MaxCountPerDay,
                 stock: "123".into(),
@@ -188,7 +179,7 @@ mod tests {
             })
         );
         assert_eq!(
-            command_from_options(&sub("set-total", vec![stock.clone(), limit])),
+            command_from_options(Lang::En, &sub("set-total", vec![stock.clone(), limit])),
             Ok(Command::SetLimit {
                 mode: UpdateMode::MaxCount,
                 stock: "123".into(),
@@ -197,16 +188,18 @@ mod tests {
             })
         );
         assert_eq!(
-            command_from_options(&sub("history", vec![stock.clone()])),
+            command_from_options(Lang::En, &sub("history", vec![stock.clone()])),
             Ok(Command::History {
                 stock: "123".into(),
                 count: DEFAULT_HISTORY_COUNT
             })
         );
-        assert!(command_from_options(&sub("set-daily", vec![stock]))
-            .unwrap_err()
-            .contains("limit"));
-        assert!(command_from_options(&[]).is_err());
+        assert!(
+            command_from_options(Lang::En, &sub("set-daily", vec![stock]))
+                .unwrap_err()
+                .contains("limit")
+        );
+        assert!(command_from_options(Lang::En, &[]).is_err());
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use serenity::all::{
     CommandInteraction, ComponentInteraction, ConnectionStage, CreateAutocompleteResponse,
     CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
-    CreateMessage, EditInteractionResponse, Interaction, Member, Reaction, ReactionType, Ready,
-    RoleId, ShardStageUpdateEvent, UserId,
+    CreateMessage, EditInteractionResponse, Guild, Interaction, Member, Reaction, ReactionType,
+    Ready, RoleId, ShardStageUpdateEvent, UserId,
 };
 use serenity::async_trait;
 use serenity::client::{Context, EventHandler};
@@ -21,6 +21,7 @@ use crate::domain::command::Command;
 use crate::domain::custom_id;
 use crate::domain::request::CardKey;
 use crate::domain::request::Via;
+use crate::i18n::Lang;
 
 use super::command::{budget_command, command_from_options, stock_choices};
 use super::notifier::PLATFORM;
@@ -60,24 +61,35 @@ impl Handler {
         self.connection.clone()
     }
 
-    fn reply_text(&self, outcome: &Outcome) -> String {
-        let mut text = messages::outcome(outcome);
+    fn reply_text(&self, lang: Lang, outcome: &Outcome) -> String {
+        let mut text = messages::outcome(lang, outcome);
         if let Outcome::Created(request) = outcome {
             if let Some(card) = &request.card {
-                text.push_str(&messages::card_link_line(&card_link(
-                    self.settings.guild_id,
-                    card,
-                )));
+                text.push_str(&messages::card_link_line(
+                    lang,
+                    &card_link(self.settings.guild_id, card),
+                ));
             }
         }
         text
     }
 
+    /// The language of a reply to an interaction (its user's locale under `auto`); the guild's
+    /// locale it carries is kept for channel posts.
+    fn interaction_lang(&self, locale: &str, guild_locale: Option<&str>) -> Lang {
+        if let Some(guild_locale) = guild_locale {
+            self.settings.guild_locale.set(guild_locale);
+        }
+        self.settings.reply_lang(locale)
+    }
+
     async fn on_command(&self, ctx: &Context, cmd: &CommandInteraction) {
+        // Every reply to a command, the public `show` included, follows the user's locale.
+        let lang = self.interaction_lang(&cmd.locale, cmd.guild_locale.as_deref());
         let actor = self
             .settings
             .actor(cmd.user.id, member_roles(cmd.member.as_deref()));
-        let command = match command_from_options(&cmd.data.options) {
+        let command = match command_from_options(lang, &cmd.data.options) {
             Ok(command) => command,
             Err(message) => return respond_ephemeral(ctx, cmd, message).await,
         };
@@ -87,7 +99,7 @@ impl Handler {
         if let Command::Show { stock } = &command {
             if let Err(unknown) = self.runtime.app().resolve_stock(stock) {
                 let denied = Denial::UnknownStock(unknown);
-                return respond_ephemeral(ctx, cmd, messages::denial(&denied)).await;
+                return respond_ephemeral(ctx, cmd, messages::denial(lang, &denied)).await;
             }
         }
         let deferred = if public {
@@ -107,12 +119,12 @@ impl Handler {
         {
             Ok(outcome) => (
                 outcome.is_private(),
-                self.reply_text(&outcome),
-                reply_embed(&outcome),
+                self.reply_text(lang, &outcome),
+                reply_embed(lang, &outcome),
             ),
             Err(e) => {
                 tracing::error!(error = %e, "command failed");
-                (true, messages::internal_error(&e), None)
+                (true, messages::internal_error(lang, &e), None)
             }
         };
         if public && private {
@@ -157,6 +169,7 @@ impl Handler {
             tracing::error!(error = %e, "could not defer the button click");
             return;
         }
+        let lang = self.interaction_lang(&click.locale, click.guild_locale.as_deref());
         let actor = self
             .settings
             .actor(click.user.id, member_roles(click.member.as_ref()));
@@ -166,8 +179,8 @@ impl Handler {
             via: Via::Button,
         };
         let text = match self.runtime.app().handle(&actor, input).await {
-            Ok(outcome) => messages::outcome(&outcome),
-            Err(e) => messages::internal_error(&e),
+            Ok(outcome) => messages::outcome(lang, &outcome),
+            Err(e) => messages::internal_error(lang, &e),
         };
         if let Err(e) = click
             .edit_response(
@@ -198,6 +211,8 @@ impl Handler {
             return;
         };
         let actor = self.settings.actor(user, &member.roles);
+        // A reaction carries no locale: the DM about a refused one reads as the guild does.
+        let lang = self.settings.guild_lang();
         // Elsewhere a ✅ is anyone's business; in the approvals channel it is a decision, and no
         // decision may vanish without a word.
         let on_approvals = reaction.channel_id == self.settings.approvals_channel;
@@ -227,14 +242,14 @@ impl Handler {
                         ctx,
                         reaction,
                         user,
-                        &messages::unknown_card(emoji_of(decision)),
+                        &messages::unknown_card(lang, emoji_of(decision)),
                     )
                     .await;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "reaction decision failed");
                     if on_approvals {
-                        let why = messages::reaction_failed(emoji_of(decision), &e);
+                        let why = messages::reaction_failed(lang, emoji_of(decision), &e);
                         take_back(ctx, reaction, user, &why).await;
                     }
                     return;
@@ -242,7 +257,7 @@ impl Handler {
             }
         };
         if let Some(denied) = outcome.denial() {
-            take_back(ctx, reaction, user, &messages::denial(denied)).await;
+            take_back(ctx, reaction, user, &messages::denial(lang, denied)).await;
         }
     }
 }
@@ -307,6 +322,12 @@ impl EventHandler for Handler {
                 tracing::info!(count = commands.len(), user = %ready.user.name, "connected; /budget registered")
             }
             Err(e) => tracing::error!(error = %e, "could not register /budget"),
+        }
+    }
+
+    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        if guild.id == self.settings.guild_id {
+            self.settings.guild_locale.set(&guild.preferred_locale);
         }
     }
 

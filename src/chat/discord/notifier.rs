@@ -67,14 +67,19 @@ impl Notifier for DiscordNotifier {
 
     async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
         let http = self.http()?;
+        let lang = self.settings.guild_lang();
         let message = self
             .settings
             .approvals_channel
             .send_message(
                 http,
                 CreateMessage::new()
-                    .embed(card_embed(request, &self.settings.approver_mentions()))
-                    .components(card_buttons(request)),
+                    .embed(card_embed(
+                        lang,
+                        request,
+                        &self.settings.approver_mentions(),
+                    ))
+                    .components(card_buttons(lang, request)),
             )
             .await
             .map_err(platform)?;
@@ -107,13 +112,18 @@ impl Notifier for DiscordNotifier {
             return Ok(());
         };
         let (channel, message) = parse_message_id(card)?;
+        let lang = self.settings.guild_lang();
         channel
             .edit_message(
                 self.http()?,
                 message,
                 EditMessage::new()
-                    .embed(card_embed(request, &self.settings.approver_mentions()))
-                    .components(card_buttons(request)),
+                    .embed(card_embed(
+                        lang,
+                        request,
+                        &self.settings.approver_mentions(),
+                    ))
+                    .components(card_buttons(lang, request)),
             )
             .await
             .map_err(platform)?;
@@ -121,22 +131,28 @@ impl Notifier for DiscordNotifier {
     }
 
     async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
+        let lang = self.settings.guild_lang();
+        let label = |id: &str| messages::label(lang, id);
         let mut embed = CreateEmbed::new()
-            .description(&notice.text)
+            .description(notice.text.get(lang))
             .color(tone_color(Tone::of(notice.request.state)));
         if notice.kind == NoticeKind::Applied {
             if let Some(result) = &notice.request.result {
                 embed = embed
-                    .title(messages::applied_title(&notice.request))
-                    .field("Total limit", messages::limit_text(result.max_count), true)
+                    .title(messages::applied_title(lang, &notice.request))
                     .field(
-                        "Daily limit",
-                        messages::limit_text(result.max_count_per_day),
+                        label("notice-total-limit"),
+                        messages::limit_text(lang, result.max_count),
                         true,
                     )
-                    .field("Sent today", group(result.sent_today), true)
-                    .field("Sent in total", group(result.sent_total), true)
-                    .field("State", &result.state, true);
+                    .field(
+                        label("notice-daily-limit"),
+                        messages::limit_text(lang, result.max_count_per_day),
+                        true,
+                    )
+                    .field(label("embed-sent-today"), group(result.sent_today), true)
+                    .field(label("embed-sent-total"), group(result.sent_total), true)
+                    .field(label("embed-state"), &result.state, true);
             }
         }
         if let Some(card) = &notice.request.card {

@@ -7,6 +7,7 @@ use crate::chat::{CardView, Tone};
 use crate::domain::custom_id;
 use crate::domain::policy::Decision;
 use crate::domain::request::{group, CardRef, ChangeRequest, RequestState};
+use crate::i18n::Lang;
 
 /// Embed colours by outcome.
 const COLOR_PENDING: u32 = 0xF1C40F;
@@ -24,11 +25,11 @@ pub(super) fn tone_color(tone: Tone) -> u32 {
     }
 }
 
-/// The card's embed.
-pub fn card_embed(request: &ChangeRequest, approvers: &str) -> CreateEmbed {
+/// The card's embed, in `lang`.
+pub fn card_embed(lang: Lang, request: &ChangeRequest, approvers: &str) -> CreateEmbed {
     // A Discord timestamp: each reader sees their own time zone, and how long is left.
     let expires = format!("<t:{0}:f> (<t:{0}:R>)", request.expires_at);
-    let card = CardView::new(request, approvers, &expires);
+    let card = CardView::new(lang, request, approvers, &expires);
     CreateEmbed::new()
         .title(card.title)
         .description(card.text)
@@ -36,15 +37,15 @@ pub fn card_embed(request: &ChangeRequest, approvers: &str) -> CreateEmbed {
 }
 
 /// Approve and Reject, disabled once the request is decided.
-pub fn card_buttons(request: &ChangeRequest) -> Vec<CreateActionRow> {
+pub fn card_buttons(lang: Lang, request: &ChangeRequest) -> Vec<CreateActionRow> {
     let decided = request.state != RequestState::Pending;
     vec![CreateActionRow::Buttons(vec![
         CreateButton::new(custom_id::encode(&request.id, Decision::Approve))
-            .label("Approve")
+            .label(messages::label(lang, "button-approve"))
             .style(ButtonStyle::Success)
             .disabled(decided),
         CreateButton::new(custom_id::encode(&request.id, Decision::Reject))
-            .label("Reject")
+            .label(messages::label(lang, "button-reject"))
             .style(ButtonStyle::Danger)
             .disabled(decided),
     ])]
@@ -59,38 +60,39 @@ pub(super) fn card_link(guild: GuildId, card: &CardRef) -> String {
 }
 
 /// The embed an outcome is shown as, when it has one (`show`); others are text.
-pub(super) fn reply_embed(outcome: &Outcome) -> Option<CreateEmbed> {
+pub(super) fn reply_embed(lang: Lang, outcome: &Outcome) -> Option<CreateEmbed> {
+    let word = |id: &str| messages::label(lang, id);
     match outcome {
         Outcome::Stock { label, stock } => Some(
             CreateEmbed::new()
                 .title(label)
                 .color(COLOR_INFO)
-                .field("State", stock.state.to_string(), true)
+                .field(word("embed-state"), stock.state.to_string(), true)
                 .field(
-                    "Total limit (max_count)",
-                    messages::limit_text(stock.max_count()),
+                    word("embed-total-limit"),
+                    messages::limit_text(lang, stock.max_count()),
                     true,
                 )
                 .field(
-                    "Daily limit (max_count_per_day)",
-                    messages::limit_text(stock.max_count_per_day()),
+                    word("embed-daily-limit"),
+                    messages::limit_text(lang, stock.max_count_per_day()),
                     true,
                 )
                 .field(
-                    "Per user",
-                    messages::limit_text(stock.max_count_per_user()),
+                    word("embed-per-user"),
+                    messages::limit_text(lang, stock.max_count_per_user()),
                     true,
                 )
-                .field("Sent in total", group(stock.sent_total()), true)
-                .field("Sent today", group(stock.sent_today()), true)
+                .field(word("embed-sent-total"), group(stock.sent_total()), true)
+                .field(word("embed-sent-today"), group(stock.sent_today()), true)
                 .field(
-                    "Left in total",
-                    messages::left_text(stock.max_count(), stock.sent_total()),
+                    word("embed-left-total"),
+                    messages::left_text(lang, stock.max_count(), stock.sent_total()),
                     true,
                 )
                 .field(
-                    "Left today",
-                    messages::left_text(stock.max_count_per_day(), stock.sent_today()),
+                    word("embed-left-today"),
+                    messages::left_text(lang, stock.max_count_per_day(), stock.sent_today()),
                     true,
                 ),
         ),

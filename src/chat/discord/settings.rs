@@ -4,13 +4,15 @@
 use anyhow::Context;
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serenity::all::{ChannelId, GuildId, Http, HttpBuilder, RoleId, UserId};
 
 use crate::app::runtime::SWEEP_INTERVAL;
-use crate::config::{Capability, DiscordConfig};
+use crate::config::{Capability, DiscordConfig, Language};
 use crate::domain::request::Actor;
+use crate::i18n::Lang;
 
 use super::{GATEWAY_ATTEMPT_TIMEOUT, GATEWAY_RETRY_DELAY};
 
@@ -73,6 +75,27 @@ pub struct DiscordSettings {
     pub gateway_attempt_timeout: Duration,
     /// The first pause before asking again ([`GATEWAY_RETRY_DELAY`]).
     pub gateway_retry_delay: Duration,
+    /// `[display] language`: fixed, or `auto` to follow each reader's locale.
+    pub language: Language,
+    /// The guild's locale as Discord last told it; clones share it.
+    pub guild_locale: GuildLocale,
+}
+
+/// The guild's preferred locale (from GUILD_CREATE, and the `guild_locale` of each
+/// interaction), which channel posts and DMs about the guild's cards follow under `auto`.
+#[derive(Clone, Debug, Default)]
+pub struct GuildLocale(Arc<RwLock<Option<String>>>);
+
+impl GuildLocale {
+    pub fn set(&self, locale: &str) {
+        if let Ok(mut held) = self.0.write() {
+            *held = Some(locale.to_string());
+        }
+    }
+
+    pub fn get(&self) -> Option<String> {
+        self.0.read().ok().and_then(|held| held.clone())
+    }
 }
 
 fn snowflake(key: &str, value: &str) -> anyhow::Result<u64> {
@@ -110,11 +133,23 @@ impl DiscordSettings {
             sweep_interval: EXPIRY_SWEEP_INTERVAL,
             gateway_attempt_timeout: GATEWAY_ATTEMPT_TIMEOUT,
             gateway_retry_delay: GATEWAY_RETRY_DELAY,
+            language: Language::default(),
+            guild_locale: GuildLocale::default(),
         };
         if settings.approver_roles.is_empty() {
             anyhow::bail!("[discord] approver_role_ids is empty: nobody could approve");
         }
         Ok(settings)
+    }
+
+    /// The language of a reply to an interaction whose user's locale is `locale`.
+    pub fn reply_lang(&self, locale: &str) -> Lang {
+        self.language.pick(Some(locale))
+    }
+
+    /// The language of posts in the guild's channels and DMs about them.
+    pub fn guild_lang(&self) -> Lang {
+        self.language.pick(self.guild_locale.get().as_deref())
     }
 
     /// The actor behind an event, with capabilities from the role ids the event carried.

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::domain::i18n::Lang;
 use crate::domain::limit::MAX_BUDGET_VALUE;
 use crate::domain::request::group;
 use crate::domain::text::{self, arg_echo as echo};
@@ -56,96 +57,93 @@ pub enum ParseError {
     CountOutOfRange { given: String },
 }
 
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ParseError {
+    /// The paragraph a chat user reads, in `lang`, saying what to type instead.
+    pub fn text(&self, lang: Lang) -> String {
         let max = group(MAX_BUDGET_VALUE);
         match self {
-            ParseError::NotACommand => write!(
-                f,
-                "Commands start with /budget followed by a space; try `/budget help`."
-            ),
+            ParseError::NotACommand => t!(lang, "parse-not-a-command"),
             ParseError::MissingSubcommand => {
-                write!(f, "`/budget` needs a subcommand. {}", help_text())
+                t!(lang, "parse-missing-subcommand", help = help_text(lang))
             }
             ParseError::UnknownSubcommand { given, suggestion } => {
-                write!(f, "`{}` is not a /budget subcommand. ", echo(given))?;
-                if let Some(name) = suggestion {
-                    write!(f, "Did you mean `{}`? ", known(name).usage)?;
-                }
                 let names: Vec<&str> = SUBCOMMANDS.iter().map(|s| s.name).collect();
-                write!(
-                    f,
-                    "Subcommands: {}. Type `/budget help` to see what each does.",
-                    names.join(", ")
-                )
+                let names = names.join(", ");
+                match suggestion {
+                    Some(name) => t!(
+                        lang,
+                        "parse-unknown-subcommand-suggest",
+                        given = echo(given),
+                        usage = known(name).usage,
+                        names = names
+                    ),
+                    None => t!(
+                        lang,
+                        "parse-unknown-subcommand",
+                        given = echo(given),
+                        names = names
+                    ),
+                }
             }
-            ParseError::UnclosedQuote { quote } => write!(
-                f,
-                "A {quote} quote is never closed. Close it after the last word, e.g. \
-                 `/budget set-daily 123 20000 \"Spring sale\"`."
-            ),
+            ParseError::UnclosedQuote { quote } => t!(lang, "parse-unclosed-quote", quote = quote),
             ParseError::MissingArgument {
                 subcommand,
                 argument,
             } => {
                 let sub = known(subcommand);
-                write!(
-                    f,
-                    "`/budget {}` needs a <{argument}>. Type `{}`, e.g. `{}`.",
-                    sub.name, sub.usage, sub.example
+                t!(
+                    lang,
+                    "parse-missing-argument",
+                    subcommand = sub.name,
+                    argument = argument,
+                    usage = sub.usage,
+                    example = sub.example
                 )
             }
             ParseError::UnexpectedArgument { subcommand, extra } => {
                 let sub = known(subcommand);
-                write!(
-                    f,
-                    "`{}` is one argument too many for `/budget {}`. Type `{}`, e.g. `{}`.",
-                    echo(extra),
-                    sub.name,
-                    sub.usage,
-                    sub.example
-                )?;
+                let mut text = t!(
+                    lang,
+                    "parse-unexpected-argument",
+                    extra = echo(extra),
+                    subcommand = sub.name,
+                    usage = sub.usage,
+                    example = sub.example
+                );
                 if sub.usage.contains("<stock>") {
                     // The usual cause: a stock name with spaces, typed without quotes.
-                    write!(
-                        f,
-                        " Put a stock name with spaces in quotes: `\"Spring sale\"`."
-                    )?;
+                    text.push_str(&t!(lang, "parse-quote-stock-name"));
                 }
-                Ok(())
+                text
             }
-            ParseError::NegativeLimit { given } => write!(
-                f,
-                "`{}` is negative; a limit is 0 to {max}. Type it without the minus sign, \
-                 e.g. `/budget set-daily 123 20000`.",
-                echo(given)
-            ),
-            ParseError::NotANumber { given } if given.trim().is_empty() => write!(
-                f,
-                "The limit is empty. Type the limit in digits, e.g. `/budget set-daily 123 20000`."
-            ),
+            ParseError::NegativeLimit { given } => {
+                t!(lang, "parse-negative-limit", given = echo(given), max = max)
+            }
+            ParseError::NotANumber { given } if given.trim().is_empty() => {
+                t!(lang, "parse-empty-limit")
+            }
             ParseError::NotANumber { given } => {
-                write!(f, "`{}` is not a whole number. ", echo(given))?;
-                if given.chars().any(text::is_unsafe_char) {
-                    // They are not shown in the echo, which would otherwise look like a number.
-                    write!(
-                        f,
-                        "It contains invisible or control characters (often pasted along); \
-                         retype it. "
-                    )?;
-                }
-                write!(
-                    f,
-                    "Type the limit in digits, e.g. `/budget set-daily 123 20000` (`20,000` and \
-                     `20_000` work too)."
+                // Invisible characters are not shown in the echo, which would look like a number.
+                let invisible = if given.chars().any(text::is_unsafe_char) {
+                    t!(lang, "parse-invisible-chars")
+                } else {
+                    String::new()
+                };
+                t!(
+                    lang,
+                    "parse-not-a-number",
+                    given = echo(given),
+                    invisible = invisible
                 )
             }
-            ParseError::LimitTooLarge { given } => write!(
-                f,
-                "`{}` is more than the maximum limit of {max}. Type a limit from 0 to {max}, \
-                 e.g. `/budget set-daily 123 20000`.",
-                echo(given)
-            ),
+            ParseError::LimitTooLarge { given } => {
+                t!(
+                    lang,
+                    "parse-limit-too-large",
+                    given = echo(given),
+                    max = max
+                )
+            }
             ParseError::SplitNumber {
                 subcommand,
                 parts,
@@ -153,47 +151,48 @@ impl fmt::Display for ParseError {
             } => {
                 let sub = known(subcommand);
                 let written = echo(&parts.join(" "));
-                match guess {
-                    Some(value) => write!(
-                        f,
-                        "`{written}` looks like one number with a space in it: did you mean \
-                         {value}? "
-                    )?,
-                    None => write!(
-                        f,
-                        "`{written}` is a number followed by a word that starts like a number, \
-                         so it is unclear where the number ends. "
-                    )?,
-                }
-                if sub.name == "history" {
-                    write!(
-                        f,
-                        "Type one count from 1 to {MAX_HISTORY_COUNT} without spaces, e.g. `{}`.",
-                        sub.example
+                let mut text = match guess {
+                    Some(value) => t!(
+                        lang,
+                        "parse-split-number-guess",
+                        written = written,
+                        value = value
+                    ),
+                    None => t!(lang, "parse-split-number-unclear", written = written),
+                };
+                text.push_str(&if sub.name == "history" {
+                    t!(
+                        lang,
+                        "parse-split-count",
+                        max = MAX_HISTORY_COUNT,
+                        example = sub.example
                     )
                 } else {
-                    write!(
-                        f,
-                        "Type the limit without spaces (`20000`, `20,000` or `20_000`); if the \
-                         reason starts with a digit, put it in quotes: \
-                         `/budget {} 123 20000 \"2nd push\"`.",
-                        sub.name
-                    )
-                }
+                    t!(lang, "parse-split-limit", subcommand = sub.name)
+                });
+                text
             }
-            ParseError::ReasonTooLong { chars } => write!(
-                f,
-                "The reason is {chars} characters long; the most is {MAX_REASON_CHARS}. Type a \
-                 shorter reason, e.g. `/budget set-daily 123 20000 spring campaign`."
+            ParseError::ReasonTooLong { chars } => t!(
+                lang,
+                "parse-reason-too-long",
+                chars = chars,
+                max = MAX_REASON_CHARS
             ),
-            ParseError::CountOutOfRange { given } => write!(
-                f,
-                "`{}` is not a history count from 1 to {MAX_HISTORY_COUNT}. Type e.g. \
-                 `/budget history 123 20`, or leave the count out for the last \
-                 {DEFAULT_HISTORY_COUNT}; put a stock name with spaces in quotes.",
-                echo(given)
+            ParseError::CountOutOfRange { given } => t!(
+                lang,
+                "parse-count-out-of-range",
+                given = echo(given),
+                max = MAX_HISTORY_COUNT,
+                default = DEFAULT_HISTORY_COUNT
             ),
         }
+    }
+}
+
+/// English, for logs and `?`; a chat reply uses [`ParseError::text`] in the reader's language.
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text(Lang::En))
     }
 }
 

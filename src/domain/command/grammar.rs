@@ -1,6 +1,7 @@
 //! The grammar: one table of subcommands (spelling, usage, example, explanation) from which the
 //! help, usage lookups and error texts all come, and the parse of each subcommand.
 
+use crate::domain::i18n::{lookup, Lang};
 use crate::domain::limit::MAX_BUDGET_VALUE;
 use crate::domain::request::group;
 use crate::domain::text;
@@ -14,58 +15,50 @@ use super::{Command, UpdateMode, DEFAULT_HISTORY_COUNT, MAX_REASON_CHARS};
 /// The word every command starts with.
 const PREFIX: &str = "/budget";
 
-/// One subcommand's spelling, usage line, a working example and a one-line explanation. The help
-/// text, usage lookups, did-you-mean and error messages all come from this one table so they
-/// cannot drift apart.
-pub(super) struct Subcommand {
-    pub(super) name: &'static str,
-    pub(super) usage: &'static str,
-    pub(super) example: &'static str,
-    pub(super) about: &'static str,
+/// One subcommand's spelling, usage line and a working example (what it does is the catalogue's
+/// `help-about-<name>`). The help text, usage lookups, did-you-mean and error messages all come
+/// from this one table so they cannot drift apart.
+pub struct Subcommand {
+    pub name: &'static str,
+    pub usage: &'static str,
+    pub example: &'static str,
 }
 
-pub(super) const SUBCOMMANDS: &[Subcommand] = &[
+pub const SUBCOMMANDS: &[Subcommand] = &[
     Subcommand {
         name: "show",
         usage: "/budget show <stock>",
         example: "/budget show 123",
-        about: "show a stock's daily and total limits",
     },
     Subcommand {
         name: "set-daily",
         usage: "/budget set-daily <stock> <limit> [reason...]",
         example: "/budget set-daily 123 20000 spring campaign",
-        about: "ask to change a stock's daily limit (max_count_per_day)",
     },
     Subcommand {
         name: "set-total",
         usage: "/budget set-total <stock> <limit> [reason...]",
         example: "/budget set-total 123 1,000,000 spring campaign",
-        about: "ask to change a stock's total limit (max_count)",
     },
     Subcommand {
         name: "pending",
         usage: "/budget pending",
         example: "/budget pending",
-        about: "list changes waiting for approval",
     },
     Subcommand {
         name: "cancel",
         usage: "/budget cancel <request>",
         example: "/budget cancel last",
-        about: "cancel a pending change by its request id, or `last` for the most recent request",
     },
     Subcommand {
         name: "history",
         usage: "/budget history <stock> [count]",
         example: "/budget history 123 20",
-        about: "list a stock's recent changes (default 10, at most 50)",
     },
     Subcommand {
         name: "help",
         usage: "/budget help",
         example: "/budget help",
-        about: "show this help",
     },
 ];
 
@@ -80,19 +73,21 @@ pub(super) fn known(name: &'static str) -> &'static Subcommand {
     subcommand(name).expect("subcommand names in errors come from SUBCOMMANDS")
 }
 
-/// The whole grammar, one line per subcommand, plus what `<stock>` and `<limit>` accept.
-pub fn help_text() -> String {
-    let mut text = String::from("Budget commands:\n");
+/// The whole grammar in `lang`, one line per subcommand (its usage as typed, and what it does
+/// from the catalogue's `help-about-<name>`), plus what `<stock>` and `<limit>` accept.
+pub fn help_text(lang: Lang) -> String {
+    let mut text = t!(lang, "help-head");
+    text.push('\n');
     for s in SUBCOMMANDS {
-        text.push_str(&format!("`{}` - {}\n", s.usage, s.about));
+        let about = lookup(lang, &format!("help-about-{}", s.name), &[]);
+        text.push_str(&t!(lang, "help-line", usage = s.usage, about = about));
+        text.push('\n');
     }
-    text.push_str(&format!(
-        "<stock> is an allow-listed stock_id or its name; put a name with spaces in quotes, \
-         e.g. \"Spring sale\". <limit> is a whole number from 0 to {}, e.g. 20000 or 20,000. \
-         Type the limit without spaces. A reason is optional, at most {} characters; put \
-         it in quotes if it starts with a digit, e.g. \"2nd push\".",
-        group(MAX_BUDGET_VALUE),
-        MAX_REASON_CHARS
+    text.push_str(&t!(
+        lang,
+        "help-tail",
+        max = group(MAX_BUDGET_VALUE),
+        reason_max = MAX_REASON_CHARS
     ));
     text
 }
@@ -425,7 +420,7 @@ mod tests {
             assert_eq!(err(text), ParseError::MissingSubcommand, "{text:?}");
         }
         let message = ParseError::MissingSubcommand.to_string();
-        assert!(message.contains(&help_text()), "{message}");
+        assert!(message.contains(&help_text(Lang::En)), "{message}");
     }
 
     #[test]
@@ -509,7 +504,7 @@ mod tests {
 
     #[test]
     fn help_lists_the_whole_grammar() {
-        let help = help_text();
+        let help = help_text(Lang::En);
         for line in [
             "/budget show <stock>",
             "/budget set-daily <stock> <limit> [reason...]",

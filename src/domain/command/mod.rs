@@ -21,7 +21,7 @@ mod suggest;
 use crate::domain::limit::UpdateMode;
 
 pub use error::ParseError;
-pub use grammar::{help_text, parse_command, usage};
+pub use grammar::{help_text, parse_command, usage, Subcommand, SUBCOMMANDS};
 pub use lexer::tokenize;
 pub use number::parse_limit;
 pub use suggest::did_you_mean;

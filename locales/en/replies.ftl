@@ -1,0 +1,55 @@
+# Replies to whoever acted, and refusals saying what to do instead.
+
+created = Request {$id} stored: {$stock} {$current} → {$target}. It needs {$need} approval(s) by {$expires}; the card is in the approvals channel.
+pending-none = No pending requests.
+pending-head = {$count} pending request(s):
+history-none = No history for {$stock} yet.
+history-head = Last {$count} event(s) for {$stock}:
+
+decided-approval = Your approval of {$id} is recorded: {$have} of {$need}.
+decided-rejected = You rejected request {$id}.
+decided-approved-settled = You approved request {$id}. {$status}
+decided-approved-applying = You approved request {$id}; it is being applied.
+decided-cancelled = Request {$id} is cancelled.
+
+unknown-stock = Stock `{$given}` is not on the allow-list. Check the spelling and use /budget show <stock_id or name>; put a name with spaces in quotes.
+unknown-stock-suggest = Stock `{$given}` is not on the allow-list. Did you mean `{$suggestion}`? Check the spelling and use /budget show <stock_id or name>; put a name with spaces in quotes.
+stock-unreadable-show = Could not read stock {$label}: {$error}
+stock-unreadable-check = Could not read stock {$label} to check the change: {$error}
+
+deny-not-requester = You don't have the requester role, so you can't request budget changes. Ask an admin for it.
+deny-not-approver = You don't have the approver role, so you can't approve or reject changes. Ask someone who has it.
+deny-self-approval = You requested this change, so you can't approve it: someone else with the approver role must.
+deny-already-approved = You already approved this request; it has {$have} of {$need} approvals and needs someone else.
+deny-not-pending = Request {$id} is already {$state}; there is nothing left to decide. See /budget pending for open requests.
+deny-expired = Request {$id} has expired. Make a new request with /budget set-daily or /budget set-total.
+deny-not-your-request = Only the person who made request {$id} can cancel it; approvers can reject it instead.
+deny-unknown-request = There is no request `{$given}`. See /budget pending for open requests and their ids.
+deny-no-requests = There are no requests yet. Make one with /budget set-daily or /budget set-total.
+
+refuse-wrong-state = This stock is {$state}; budgets can only change while it is SENDING or PAUSED.
+refuse-same = The limit is already {$value}. Nothing to change: give a different number.
+refuse-below-sent = {$target} is below the {$sent} coupons already sent; the total limit cannot go under that. Use at least {$sent}.
+refuse-above-max = {$target} is above the API's maximum of {$max}. Use a number up to {$max}.
+refuse-negative = {$target} is negative; limits are 0 or more.
+refuse-daily-unlimited = This stock's daily limit is unlimited, and the API cannot turn an unlimited daily limit into a limited one. Change it on the brand platform, or use set-total.
+refuse-current-unknown = WeChat Pay did not report this stock's current limit, so the change cannot be guarded. Try again later.
+
+internal-error = Something went wrong on the bot's side: {$error}
+
+# The API's errors: its own code and message are shown as they came.
+api-answer = WeChat Pay answered {$status} {$code}: {$message} (Request-ID {$request_id})
+api-answer-no-code = WeChat Pay answered {$status}: {$message} (Request-ID {$request_id})
+api-answer-no-message = WeChat Pay answered {$status} {$code} with no message (Request-ID {$request_id})
+api-answer-empty = WeChat Pay answered {$status} with no message (Request-ID {$request_id})
+api-rate-limited = WeChat Pay rate limit still exceeded after {$attempts} attempts (Request-ID {$request_id})
+api-timeout = WeChat Pay did not answer in time after {$attempts} attempts
+api-transport = could not reach WeChat Pay after {$attempts} attempts: {$reason}
+api-redirect = WeChat Pay's address answered a {$status} redirect to {$location}, which was not followed: the API does not redirect (Request-ID {$request_id})
+api-redirect-nowhere = nowhere
+api-verification = WeChat Pay's answer failed signature verification ({$reason}) (Request-ID {$request_id})
+api-decode = WeChat Pay's answer could not be decoded: {$reason} (Request-ID {$request_id})
+api-wrong-stock = WeChat Pay answered about stock {$received} when asked about stock {$expected}; the answer was not used (Request-ID {$request_id})
+api-unconfirmed = WeChat Pay's answer shows {$field} {$shown}, not the requested {$target} (Request-ID {$request_id})
+api-unset = unset
+api-none = none

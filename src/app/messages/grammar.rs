@@ -1,0 +1,116 @@
+//! The API's errors in the reader's language: the bot's explanation, with the API's own code
+//! and message as they came. (The grammar's words render in `domain::command`, from the same
+//! catalogue.)
+
+use crate::domain::request::group;
+use crate::i18n::Lang;
+use crate::t;
+use crate::wechatpay::ApiError;
+
+/// An API error: the bot's explanation, with the API's own code and message as they came.
+pub fn api_error(lang: Lang, e: &ApiError) -> String {
+    let rid = |id: &Option<String>| id.clone().unwrap_or_else(|| t!(lang, "api-none"));
+    match e {
+        ApiError::Api {
+            status,
+            code,
+            message,
+            request_id,
+            ..
+        } => {
+            let request_id = rid(request_id);
+            match (code.is_empty(), message.is_empty()) {
+                (true, true) => t!(
+                    lang,
+                    "api-answer-empty",
+                    status = status,
+                    request_id = request_id
+                ),
+                (false, true) => t!(
+                    lang,
+                    "api-answer-no-message",
+                    status = status,
+                    code = code,
+                    request_id = request_id
+                ),
+                (true, false) => t!(
+                    lang,
+                    "api-answer-no-code",
+                    status = status,
+                    message = message,
+                    request_id = request_id
+                ),
+                (false, false) => t!(
+                    lang,
+                    "api-answer",
+                    status = status,
+                    code = code,
+                    message = message,
+                    request_id = request_id
+                ),
+            }
+        }
+        ApiError::RateLimited {
+            attempts,
+            request_id,
+        } => t!(
+            lang,
+            "api-rate-limited",
+            attempts = attempts,
+            request_id = rid(request_id)
+        ),
+        ApiError::Timeout { attempts } => t!(lang, "api-timeout", attempts = attempts),
+        ApiError::Transport { attempts, reason } => {
+            t!(lang, "api-transport", attempts = attempts, reason = reason)
+        }
+        ApiError::Redirect {
+            status,
+            location,
+            request_id,
+        } => t!(
+            lang,
+            "api-redirect",
+            status = status,
+            location = location
+                .clone()
+                .unwrap_or_else(|| t!(lang, "api-redirect-nowhere")),
+            request_id = rid(request_id)
+        ),
+        ApiError::Verification { source, request_id } => t!(
+            lang,
+            "api-verification",
+            reason = source,
+            request_id = rid(request_id)
+        ),
+        ApiError::Decode { reason, request_id } => t!(
+            lang,
+            "api-decode",
+            reason = reason,
+            request_id = rid(request_id)
+        ),
+        ApiError::WrongStock {
+            expected,
+            received,
+            request_id,
+        } => t!(
+            lang,
+            "api-wrong-stock",
+            expected = expected,
+            received = received,
+            request_id = rid(request_id)
+        ),
+        ApiError::Unconfirmed {
+            field,
+            target,
+            shown,
+            request_id,
+        } => t!(
+            lang,
+            "api-unconfirmed",
+            field = field,
+            shown = shown.map_or_else(|| t!(lang, "api-unset"), group),
+            target = group(*target),
+            request_id = rid(request_id)
+        ),
+    }
+}
