@@ -134,6 +134,7 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> anyhow::
             users: demo_users(),
         }),
         discord: None,
+        slack: None,
         ops: None,
         log: Default::default(),
         source: "demo".into(),
@@ -198,40 +199,150 @@ pub async fn start_discord_with(
     crate::chat::discord::start(token, settings, parts).await
 }
 
-/// `budget-bot run`: the Discord bot until SIGTERM or Ctrl-C, then a bounded shutdown (work
-/// in flight finished or left for the next start to resume, store flushed). The signals are
-/// listened for from the first moment, so a stop works while Discord or WeChat Pay is
-/// unreachable and the bot is still starting.
-pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Result<()> {
+/// Builds the Slack bot's app over a store and an API client and starts it.
+pub async fn start_slack(
+    config: &Config,
+    settings: crate::chat::slack::SlackSettings,
+    tokens: &crate::chat::slack::SlackTokens,
+    api: Arc<dyn CouponApi>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<crate::chat::slack::RunningSlack> {
+    let parts = app_parts(config, api, store, clock);
+    crate::chat::slack::start(tokens, settings, parts).await
+}
+
+/// The chat adapters `run` started, over one store and one runtime.
+pub struct Bots {
+    pub discord: Option<crate::chat::discord::RunningBot>,
+    pub slack: Option<crate::chat::slack::RunningSlack>,
+}
+
+impl Bots {
+    /// Each adapter's bounded stop (work in flight finished or left for the next start, the
+    /// store flushed).
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let discord = match self.discord {
+            Some(bot) => bot.shutdown().await,
+            None => Ok(()),
+        };
+        let slack = match self.slack {
+            Some(bot) => bot.shutdown().await,
+            None => Ok(()),
+        };
+        discord.and(slack)
+    }
+
+    /// Waits until an adapter stops by itself (a Discord client with an invalid token).
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        match &mut self.discord {
+            Some(bot) => bot.wait().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// Starts every chat adapter whose section is present in `config`, over one store: alone,
+/// each builds its app with its own notifier; together they share one app and one runtime
+/// (one set of sweeps), whose notifier posts a request's card on the platform where it was
+/// requested and every notice to every platform's notifications channel.
+pub async fn start_bots(
+    config: &Config,
+    api: Arc<dyn CouponApi>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Bots> {
+    use crate::chat::{discord, slack};
+    let discord_setup = match &config.discord {
+        Some(section) => Some((
+            discord::Token::load(section, &config.base_dir())?,
+            discord::DiscordSettings::from_config(section)?,
+        )),
+        None => None,
+    };
+    let slack_setup = match &config.slack {
+        Some(section) => Some((
+            slack::SlackTokens::load(section, &config.base_dir())?,
+            slack::SlackSettings::from_config(section)?,
+        )),
+        None => None,
+    };
+    let parts = app_parts(config, api, store, clock);
+    match (discord_setup, slack_setup) {
+        (Some((token, settings)), None) => Ok(Bots {
+            discord: Some(discord::start(&token, settings, parts).await?),
+            slack: None,
+        }),
+        (None, Some((tokens, settings))) => Ok(Bots {
+            discord: None,
+            slack: Some(slack::start(&tokens, settings, parts).await?),
+        }),
+        (Some((token, discord_settings)), Some((tokens, slack_settings))) => {
+            let discord_notifier =
+                Arc::new(discord::DiscordNotifier::new(discord_settings.clone()));
+            let slack_notifier = slack::notifier(&slack_settings, &tokens)?;
+            let surfaces = crate::chat::Surfaces::new(vec![discord_notifier.clone(), slack_notifier]);
+            let runtime = Runtime::new(Arc::new(parts.with_notifier(Arc::new(surfaces))));
+            let discord =
+                discord::start_with(&token, discord_settings, runtime.clone(), discord_notifier)
+                    .await?;
+            let slack = slack::listen(&tokens, slack_settings, runtime).await?;
+            Ok(Bots {
+                discord: Some(discord),
+                slack: Some(slack),
+            })
+        }
+        (None, None) => bail!(
+            "config file {} has neither [discord] nor [slack]; `run` needs at least one (see config.toml.example)",
+            config.source.display()
+        ),
+    }
+}
+
+/// `budget-bot run`: every configured chat adapter until SIGTERM or Ctrl-C, then a bounded
+/// shutdown (work in flight finished or left for the next start to resume, store flushed).
+/// The signals are listened for from the first moment, so a stop works while a platform or
+/// WeChat Pay is unreachable and the bot is still starting.
+pub async fn run_bots(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Result<()> {
     let stop = stop_on_signal()?;
-    let discord = config.require_discord("run")?;
-    let token = crate::chat::discord::Token::load(discord, &config.base_dir())?;
+    if config.discord.is_none() && config.slack.is_none() {
+        config.require_discord("run")?;
+    }
     let store_path = config.storage_path("run")?;
     let store = Store::open_with(&store_path, &config.store_options())?;
     let ops = start_ops(config, &store, &api).await?;
     // Dropping an unfinished start is safe: every state change is one atomic store
     // transaction, and whatever it left Approved or Submitting the next start resumes.
     let started = tokio::select! {
-        started = start_discord(config, &token, api, store.clone(), Arc::new(SystemClock)) => started,
+        started = start_bots(config, api, store.clone(), Arc::new(SystemClock)) => started,
         () = stop.cancelled() => {
-            tracing::info!("shutting down before the bot was connected to Discord");
+            tracing::info!("shutting down before the bot was connected");
             store.flush()?;
             return Ok(());
         }
     };
-    let mut bot = started?;
+    let mut bots = started?;
     if let Some(ops) = &ops {
-        ops.readiness().watch("discord", bot.connection());
+        if let Some(bot) = &bots.discord {
+            ops.readiness().watch("discord", bot.connection());
+        }
+        if let Some(bot) = &bots.slack {
+            ops.readiness().watch("slack", bot.connection());
+        }
     }
     tracing::info!("budget-bot running; SIGTERM or Ctrl-C stops it");
-    let stopped = tokio::select! {
+    tokio::select! {
         () = stop.cancelled() => {
             tracing::info!("shutting down: finishing in-flight work");
-            bot.shutdown().await
+            bots.shutdown().await
         }
-        stopped = bot.wait() => stopped,
-    };
-    stopped
+        stopped = bots.wait() => stopped,
+    }
+}
+
+/// `run` under its old name.
+pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Result<()> {
+    run_bots(config, api).await
 }
 
 /// With `[ops] listen`: serves the health and metrics endpoints from now on (Discord counts
@@ -247,7 +358,13 @@ async fn start_ops(
         return Ok(None);
     };
     let readiness = Arc::new(Readiness::new(Arc::new(store.clone())));
-    readiness.watch("discord", crate::chat::Connection::default());
+    // Each configured platform counts as not connected until its bot is.
+    if config.discord.is_some() {
+        readiness.watch("discord", crate::chat::Connection::default());
+    }
+    if config.slack.is_some() {
+        readiness.watch("slack", crate::chat::Connection::default());
+    }
     let server = OpsServer::start(ops.listen, readiness).await?;
     if let Some(stock) = config.stocks.first() {
         server.probe(api.clone(), stock.clone());

@@ -9,10 +9,12 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 mod place;
+mod slack;
 mod storage;
 
 pub use place::Place;
 use place::{deserialize_error, refuse, shown, Refusal, Step};
+pub use slack::{SlackConfig, SlackMode};
 pub use storage::StorageConfig;
 
 use crate::wechatpay::client::ClientSettings;
@@ -251,6 +253,8 @@ pub struct Config {
     pub console: Option<ConsoleConfig>,
     #[serde(default)]
     pub discord: Option<DiscordConfig>,
+    #[serde(default)]
+    pub slack: Option<SlackConfig>,
     #[serde(default)]
     pub ops: Option<OpsConfig>,
     #[serde(default)]

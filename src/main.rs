@@ -60,7 +60,7 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Run the Discord bot until SIGTERM or Ctrl-C.
+    /// Run every configured chat bot ([discord], [slack] or both) until SIGTERM or Ctrl-C.
     Run,
     /// Check the config before going live: keys, ids, store folder; exit 0 only if all pass.
     CheckConfig {
