@@ -637,3 +637,56 @@ async fn tokens_and_the_signing_secret_never_appear_in_logs() {
         .iter()
         .all(|c| c.authorization.as_deref() == Some(&format!("Bearer {BOT_TOKEN}") as &str)));
 }
+
+#[tokio::test]
+async fn check_config_live_checks_the_slack_token_channels_and_groups() {
+    let w = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bot-token"), BOT_TOKEN).unwrap();
+    std::fs::write(dir.path().join("app-token"), APP_TOKEN).unwrap();
+    let section = |channel: &str, group: &str| {
+        format!(
+            "\n[slack]\nbot_token_path = \"bot-token\"\napp_token_path = \"app-token\"\n\
+             approvals_channel_id = \"{channel}\"\nnotifications_channel_id = \"{NOTIFICATIONS}\"\n\
+             requester_group_ids = [\"{REQUESTERS}\"]\napprover_group_ids = [\"{group}\"]\n\
+             api_base_url = \"{}\"\n",
+            w.fake.api_base_url()
+        )
+    };
+    let path = common::write_config(
+        dir.path(),
+        &w.sim.base_url(),
+        &section(APPROVALS, APPROVERS),
+    );
+    let report = budget_bot::ops::check::check_config(&path, true).await;
+    let text = report.text();
+    for line in [
+        "ok live slack token",
+        "ok live slack.approvals_channel_id",
+        "ok live slack.notifications_channel_id",
+        "ok live slack.requester_group_ids[0]",
+        "ok live slack.approver_group_ids[0]",
+    ] {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
+    assert!(!text.contains(BOT_TOKEN) && !text.contains(APP_TOKEN));
+    assert_eq!(w.fake.calls_to("auth.test").len(), 1);
+
+    let path = common::write_config(
+        dir.path(),
+        &w.sim.base_url(),
+        &section("C0MISSING", "S0NOPE"),
+    );
+    let text = budget_bot::ops::check::check_config(&path, true)
+        .await
+        .text();
+    assert!(
+        text.contains("FAIL live slack.approvals_channel_id"),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAIL live slack.approver_group_ids[0]"),
+        "{text}"
+    );
+    assert!(text.contains("S0NOPE"), "{text}");
+}

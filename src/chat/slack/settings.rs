@@ -39,7 +39,7 @@ impl Secret {
         Self(value.into())
     }
 
-    pub(super) fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
