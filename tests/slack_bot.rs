@@ -319,6 +319,16 @@ async fn a_request_posts_a_card_with_buttons_and_reactions_and_a_button_approves
 
 #[tokio::test]
 async fn a_reaction_from_an_approver_approves_once_and_other_reactions_do_nothing() {
+    // The bot runs on this test's thread (current-thread runtime): its logs are captured.
+    let logs = common::Buffer::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("budget_bot=info")
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
     let w = World::new().await;
     let bot = w.start_bot().await;
     let ts = w.request_daily(ALICE, 20_000).await;
@@ -373,6 +383,21 @@ async fn a_reaction_from_an_approver_approves_once_and_other_reactions_do_nothin
     w.acked(&again).await;
     w.card_when("the card shows Applied", |t| t.contains("Applied"))
         .await;
+    // Both later deliveries were recognised and dropped, not decided again (which would have
+    // told Bob his ✅ "did not count").
+    w.fake
+        .wait_until("both repeats dropped", WAIT, |_| {
+            String::from_utf8_lossy(&logs.0.lock().unwrap())
+                .matches("already handled")
+                .count()
+                == 2
+        })
+        .await;
+    assert!(
+        w.fake.ephemerals_to(BOB).is_empty(),
+        "{:?}",
+        w.fake.ephemerals_to(BOB)
+    );
     assert_eq!(w.update_calls(), 1);
     let approvals = w.store.last().unwrap().unwrap().approvals;
     assert_eq!(approvals.len(), 1, "{approvals:?}");
