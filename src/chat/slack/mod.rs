@@ -21,7 +21,7 @@ use crate::config::SlackMode;
 
 pub use handler::{SlackBot, EVENT_MEMORY};
 pub use notifier::{SlackNotifier, APPROVE_REACTION, PLATFORM, REJECT_REACTION};
-pub use render::{card_blocks, escape, stock_blocks};
+pub use render::{card_blocks, escape, outcome_blocks};
 pub use settings::{
     client, Client, Secret, SlackSettings, SlackTokens, APP_TOKEN_ENV, BOT_TOKEN_ENV,
     MEMBERSHIP_TTL, SIGNING_SECRET_ENV,

@@ -8,7 +8,6 @@ use crate::chat::{CardView, Tone};
 use crate::domain::custom_id;
 use crate::domain::policy::Decision;
 use crate::domain::request::{group, ChangeRequest};
-use crate::wechatpay::StockEntity;
 
 /// Slack's limit on a section's text.
 const MAX_SECTION_TEXT: usize = 3000;
@@ -127,9 +126,13 @@ pub fn card_fallback(request: &ChangeRequest) -> String {
     )
 }
 
-/// `show`: the stock's limits and counts as fields under a header.
-pub fn stock_blocks(label: &str, stock: &StockEntity) -> Vec<SlackBlock> {
-    vec![
+/// An outcome's blocks, when it has richer ones than its text: `show` as the stock's limits
+/// and counts in fields under a header.
+pub fn outcome_blocks(outcome: &Outcome) -> Option<Vec<SlackBlock>> {
+    let Outcome::Stock { label, stock } = outcome else {
+        return None;
+    };
+    Some(vec![
         header(label),
         fields(&[
             (
@@ -155,15 +158,7 @@ pub fn stock_blocks(label: &str, stock: &StockEntity) -> Vec<SlackBlock> {
                 messages::left_text(stock.max_count(), stock.sent_total()),
             ),
         ]),
-    ]
-}
-
-/// An outcome's blocks, when it has richer ones than its text (`show`).
-pub fn outcome_blocks(outcome: &Outcome) -> Option<Vec<SlackBlock>> {
-    match outcome {
-        Outcome::Stock { label, stock } => Some(stock_blocks(label, stock)),
-        _ => None,
-    }
+    ])
 }
 
 /// A notice for the notifications channel; an applied change carries the resulting stock.
