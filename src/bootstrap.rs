@@ -137,6 +137,7 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(
             users: demo_users(),
         }),
         discord: None,
+        slack: None,
         ops: None,
         log: Default::default(),
         display: crate::config::DisplayConfig { language },
@@ -204,16 +205,120 @@ pub async fn start_discord_with(
     crate::chat::discord::start(token, settings, parts).await
 }
 
-/// `budget-bot run`: the Discord bot until SIGTERM or Ctrl-C, then a bounded shutdown (work
-/// in flight finished or left for the next start to resume, store flushed). The signals are
-/// listened for from the first moment, so a stop works while Discord or WeChat Pay is
-/// unreachable and the bot is still starting. Instances sharing a PostgreSQL store elect one
-/// leader ([`leader`]): only it connects to Discord and sweeps; the others make no Discord
-/// call until the leader is gone, and one of them takes over.
-pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Result<()> {
+/// Builds the Slack bot's app over a store and an API client and starts it.
+pub async fn start_slack(
+    config: &Config,
+    settings: crate::chat::slack::SlackSettings,
+    tokens: &crate::chat::slack::SlackTokens,
+    api: Arc<dyn CouponApi>,
+    store: impl Into<SharedStore>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<crate::chat::slack::RunningSlack> {
+    let parts = app_parts(config, api, store.into(), clock);
+    crate::chat::slack::start(tokens, settings, parts).await
+}
+
+/// The chat adapters `run` started, over one store and one runtime.
+pub struct Bots {
+    pub discord: Option<crate::chat::discord::RunningBot>,
+    pub slack: Option<crate::chat::slack::RunningSlack>,
+}
+
+impl Bots {
+    /// Each adapter's bounded stop (work in flight finished or left for the next start, the
+    /// store flushed).
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let discord = match self.discord {
+            Some(bot) => bot.shutdown().await,
+            None => Ok(()),
+        };
+        let slack = match self.slack {
+            Some(bot) => bot.shutdown().await,
+            None => Ok(()),
+        };
+        discord.and(slack)
+    }
+
+    /// Waits until an adapter stops by itself (a Discord client with an invalid token).
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        match &mut self.discord {
+            Some(bot) => bot.wait().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// Starts every chat adapter whose section is present in `config`, over one store: alone,
+/// each builds its app with its own notifier; together they share one app and one runtime
+/// (one set of sweeps), whose notifier posts a request's card on the platform where it was
+/// requested and every notice to every platform's notifications channel.
+pub async fn start_bots(
+    config: &Config,
+    api: Arc<dyn CouponApi>,
+    store: impl Into<SharedStore>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Bots> {
+    use crate::chat::{discord, slack};
+    let discord_setup = match &config.discord {
+        Some(section) => Some((
+            discord::Token::load(section, &config.base_dir())?,
+            discord::DiscordSettings::from_config(section)?,
+        )),
+        None => None,
+    };
+    let slack_setup = match &config.slack {
+        Some(section) => Some((
+            slack::SlackTokens::load(section, &config.base_dir())?,
+            slack::SlackSettings {
+                lang: config.display.language.fixed(),
+                ..slack::SlackSettings::from_config(section)?
+            },
+        )),
+        None => None,
+    };
+    let parts = app_parts(config, api, store.into(), clock);
+    match (discord_setup, slack_setup) {
+        (Some((token, settings)), None) => Ok(Bots {
+            discord: Some(discord::start(&token, settings, parts).await?),
+            slack: None,
+        }),
+        (None, Some((tokens, settings))) => Ok(Bots {
+            discord: None,
+            slack: Some(slack::start(&tokens, settings, parts).await?),
+        }),
+        (Some((token, discord_settings)), Some((tokens, slack_settings))) => {
+            let discord_notifier =
+                Arc::new(discord::DiscordNotifier::new(discord_settings.clone()));
+            let slack_notifier = slack::notifier(&slack_settings, &tokens)?;
+            let surfaces = crate::chat::Surfaces::new(vec![discord_notifier.clone(), slack_notifier]);
+            let runtime = Runtime::new(Arc::new(parts.with_notifier(Arc::new(surfaces))));
+            let discord =
+                discord::start_with(&token, discord_settings, runtime.clone(), discord_notifier)
+                    .await?;
+            let slack = slack::listen(&tokens, slack_settings, runtime).await?;
+            Ok(Bots {
+                discord: Some(discord),
+                slack: Some(slack),
+            })
+        }
+        (None, None) => bail!(
+            "config file {} has neither [discord] nor [slack]; `run` needs at least one (see config.toml.example)",
+            config.source.display()
+        ),
+    }
+}
+
+/// `budget-bot run`: every configured chat adapter until SIGTERM or Ctrl-C, then a bounded
+/// shutdown (work in flight finished or left for the next start to resume, store flushed).
+/// The signals are listened for from the first moment, so a stop works while a platform or
+/// WeChat Pay is unreachable and the bot is still starting. Instances sharing a PostgreSQL
+/// store elect one leader ([`leader`]): only it connects to the chat platforms and sweeps;
+/// the others make no chat call until the leader is gone, and one of them takes over.
+pub async fn run_bots(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Result<()> {
     let stop = stop_on_signal()?;
-    let discord = config.require_discord("run")?;
-    let token = crate::chat::discord::Token::load(discord, &config.base_dir())?;
+    if config.discord.is_none() && config.slack.is_none() {
+        config.require_discord("run")?;
+    }
     let store = crate::store::configured::open(config, "run")?;
     let ops = start_ops(config, &store, &api).await?;
     if let Some(ops) = &ops {
@@ -221,6 +326,16 @@ pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Re
         ops.readiness()
             .add_check("leader", move || leader::role(&role));
     }
+    let unwatch = |ops: &Option<crate::ops::server::OpsServer>| {
+        if let Some(ops) = ops {
+            if config.discord.is_some() {
+                ops.readiness().watch("discord", crate::chat::Connection::default());
+            }
+            if config.slack.is_some() {
+                ops.readiness().watch("slack", crate::chat::Connection::default());
+            }
+        }
+    };
     loop {
         let Some(leadership) = leader::lead(&store, &stop).await else {
             tracing::info!("shutting down: this instance was waiting to lead");
@@ -230,34 +345,42 @@ pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Re
         // Dropping an unfinished start is safe: every state change is one atomic store
         // transaction, and whatever it left Approved or Submitting the next start resumes.
         let started = tokio::select! {
-            started = start_discord(config, &token, api.clone(), store.clone(), Arc::new(SystemClock)) => started,
+            started = start_bots(config, api.clone(), store.clone(), Arc::new(SystemClock)) => started,
             () = stop.cancelled() => {
-                tracing::info!("shutting down before the bot was connected to Discord");
+                tracing::info!("shutting down before the bot was connected");
                 store.flush()?;
                 return Ok(());
             }
             () = lost.cancelled() => continue,
         };
-        let mut bot = started?;
+        let mut bots = started?;
         if let Some(ops) = &ops {
-            ops.readiness().watch("discord", bot.connection());
+            if let Some(bot) = &bots.discord {
+                ops.readiness().watch("discord", bot.connection());
+            }
+            if let Some(bot) = &bots.slack {
+                ops.readiness().watch("slack", bot.connection());
+            }
         }
         tracing::info!("budget-bot running; SIGTERM or Ctrl-C stops it");
         tokio::select! {
             () = stop.cancelled() => {
                 tracing::info!("shutting down: finishing in-flight work");
-                return bot.shutdown().await;
+                return bots.shutdown().await;
             }
-            stopped = bot.wait() => return stopped,
+            stopped = bots.wait() => return stopped,
             () = lost.cancelled() => {
-                tracing::warn!("leadership lost: disconnecting from Discord, then waiting to lead again");
-                bot.shutdown().await?;
-                if let Some(ops) = &ops {
-                    ops.readiness().watch("discord", crate::chat::Connection::default());
-                }
+                tracing::warn!("leadership lost: disconnecting from chat, then waiting to lead again");
+                bots.shutdown().await?;
+                unwatch(&ops);
             }
         }
     }
+}
+
+/// `run` under its old name.
+pub async fn run_discord(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Result<()> {
+    run_bots(config, api).await
 }
 
 /// With `[ops] listen`: serves the health and metrics endpoints from now on (Discord counts
@@ -273,7 +396,13 @@ async fn start_ops(
         return Ok(None);
     };
     let readiness = Arc::new(Readiness::new(store.backend()));
-    readiness.watch("discord", crate::chat::Connection::default());
+    // Each configured platform counts as not connected until its bot is.
+    if config.discord.is_some() {
+        readiness.watch("discord", crate::chat::Connection::default());
+    }
+    if config.slack.is_some() {
+        readiness.watch("slack", crate::chat::Connection::default());
+    }
     let server = OpsServer::start(ops.listen, readiness).await?;
     if let Some(stock) = config.stocks.first() {
         server.probe(api.clone(), stock.clone());

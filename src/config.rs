@@ -10,12 +10,14 @@ use serde::{Deserialize, Deserializer};
 
 mod display;
 mod place;
+mod slack;
 mod storage;
 
 pub use display::{DisplayConfig, Language};
 pub use place::Place;
 use place::{deserialize_error, refuse, shown, Refusal, Step};
 pub use storage::{StorageBackend, StorageConfig};
+pub use slack::{SlackConfig, SlackMode};
 
 use crate::wechatpay::client::ClientSettings;
 use crate::wechatpay::hosts;
@@ -253,6 +255,8 @@ pub struct Config {
     pub console: Option<ConsoleConfig>,
     #[serde(default)]
     pub discord: Option<DiscordConfig>,
+    #[serde(default)]
+    pub slack: Option<SlackConfig>,
     #[serde(default)]
     pub ops: Option<OpsConfig>,
     #[serde(default)]

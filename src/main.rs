@@ -63,7 +63,7 @@ enum Cmd {
         #[arg(long, default_value = "en")]
         lang: budget_bot::config::Language,
     },
-    /// Run the Discord bot until SIGTERM or Ctrl-C.
+    /// Run every configured chat bot ([discord], [slack] or both) until SIGTERM or Ctrl-C.
     Run,
     /// Check the config before going live: keys, ids, store folder; exit 0 only if all pass.
     CheckConfig {

@@ -94,6 +94,7 @@ impl World {
                 approver_role_ids: vec![APPROVER_ROLE_ID.to_string()],
                 api_base_url: Some(fake.base_url()),
             }),
+            slack: None,
             ops: None,
             log: Default::default(),
             display: DisplayConfig { language },

@@ -126,7 +126,11 @@ impl App {
             }
         };
         self.store.index_card(
-            CardKey::new(self.notifier.platform(), &card.channel_id, &card.message_id),
+            CardKey::new(
+                self.notifier.platform_of(&request),
+                &card.channel_id,
+                &card.message_id,
+            ),
             request.id.as_str(),
         )?;
         let stored = self.store.update(request.id.as_str(), |r| {
@@ -138,7 +142,7 @@ impl App {
                 (),
             ))
         })?;
-        if let Err(e) = self.notifier.decorate_card(&card).await {
+        if let Err(e) = self.notifier.decorate_card_of(&request, &card).await {
             tracing::warn!(request = %request.id, error = %e, "could not finish the approval card; its buttons still work");
             crate::ops::metrics::notify_failed();
         }

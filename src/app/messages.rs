@@ -675,6 +675,19 @@ pub fn label(lang: Lang, id: &str) -> String {
     crate::i18n::lookup(lang, id, &[])
 }
 
+/// Why a reaction on an approval card did not count, where the bot cannot take it back.
+pub fn reaction_not_counted(emoji: &str, reason: &str) -> String {
+    format!("Your {emoji} did not count: {reason}")
+}
+
+/// A decision reaction in the approvals channel on a message that is no card the bot knows.
+pub fn reaction_on_no_card(emoji: &str) -> String {
+    format!(
+        "Your {emoji} did not count: that message is not an approval card the bot knows. React on \
+         the request's card or use its Approve/Reject buttons; /budget pending lists the open requests."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,6 +90,20 @@ pub trait Notifier: Send + Sync {
     async fn decorate_card(&self, _card: &CardRef) -> Result<(), NotifyError> {
         Ok(())
     }
+    /// The platform that posts `request`'s card: [`Notifier::platform`], unless this
+    /// notifier fronts several platforms and picks one per request.
+    fn platform_of(&self, _request: &ChangeRequest) -> &'static str {
+        self.platform()
+    }
+    /// [`Notifier::decorate_card`] for `request`'s card, for a notifier that fronts several
+    /// platforms and must know whose card it is.
+    async fn decorate_card_of(
+        &self,
+        _request: &ChangeRequest,
+        card: &CardRef,
+    ) -> Result<(), NotifyError> {
+        self.decorate_card(card).await
+    }
     /// Re-renders the card after any change of the request.
     async fn update_card(&self, request: &ChangeRequest) -> Result<(), NotifyError>;
     /// Announces an event in the notifications channel.

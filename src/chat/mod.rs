@@ -4,6 +4,10 @@
 
 pub mod console;
 pub mod discord;
+pub mod slack;
+mod surfaces;
+
+pub use surfaces::Surfaces;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

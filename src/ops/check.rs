@@ -13,6 +13,9 @@ use crate::wechatpay::keys::{self, KeyError};
 use crate::wechatpay::verify::VerifyError;
 use crate::wechatpay::{ApiError, CouponApi, WechatPayClient};
 
+#[path = "check_slack.rs"]
+mod slack;
+
 /// What the bot needs in the approvals channel: post cards with embeds and add (and see) the ✅ /
 /// ❌ reactions on them.
 const APPROVALS_NEEDS: Permissions = Permissions::VIEW_CHANNEL
@@ -165,6 +168,10 @@ async fn check_parsed(report: &mut Report, config: &Config, live: bool) {
         .discord
         .as_ref()
         .and_then(|discord| check_discord_offline(report, discord, &base_dir));
+    let slack = config
+        .slack
+        .as_ref()
+        .map(|section| slack::offline(report, section, &base_dir));
     if !live {
         return;
     }
@@ -179,6 +186,9 @@ async fn check_parsed(report: &mut Report, config: &Config, live: bool) {
         }
         (Some(_), None) => report.push("live discord", not_tried("discord")),
         (None, _) => {}
+    }
+    if let Some(checked) = slack {
+        slack::live(report, checked).await;
     }
 }
 

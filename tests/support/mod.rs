@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests. Include with `mod support;` from a test crate.
 
 pub mod fake_discord;
+pub mod fake_slack;
 pub mod process;
 
 use fake_discord::{

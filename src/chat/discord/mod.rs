@@ -153,6 +153,17 @@ pub async fn start(
 ) -> anyhow::Result<RunningBot> {
     let notifier = Arc::new(DiscordNotifier::new(settings.clone()));
     let runtime = Runtime::new(Arc::new(parts.with_notifier(notifier.clone())));
+    start_with(token, settings, runtime, notifier).await
+}
+
+/// [`start`] over a runtime whose app posts through `notifier` (alone, or beside other
+/// platforms' notifiers): connects, then starts the runtime's recovery and sweeps.
+pub async fn start_with(
+    token: &Token,
+    settings: DiscordSettings,
+    runtime: Runtime,
+    notifier: Arc<DiscordNotifier>,
+) -> anyhow::Result<RunningBot> {
     let handler = Arc::new(Handler::new(runtime.clone(), settings.clone()));
     let connection = handler.connection();
     let (mut client, gateway_url) = build_client(token, &settings, handler).await?;

@@ -1,0 +1,122 @@
+//! Cards and notices on Slack: the app's [`Notifier`] port over the Web API.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use crate::app::{Notice, Notifier, NotifyError};
+use crate::domain::request::{CardRef, ChangeRequest};
+
+use super::render::{card_blocks, card_fallback, notice_blocks};
+use super::settings::{Client, SlackSettings};
+
+/// The platform name in the card index and in actor ids (`slack:U…`).
+pub const PLATFORM: &str = "slack";
+
+/// The reactions a card invites, by Slack's names.
+pub const APPROVE_REACTION: &str = "white_check_mark";
+pub const REJECT_REACTION: &str = "x";
+
+/// Posts and edits cards, posts notifications, with the bot token.
+pub struct SlackNotifier {
+    client: Arc<Client>,
+    token: SlackApiToken,
+    settings: SlackSettings,
+}
+
+/// A Web API failure in words, with no token in it (slack-morphism's errors carry none).
+pub(super) fn platform(e: SlackClientError) -> NotifyError {
+    NotifyError(format!("Slack: {e}"))
+}
+
+impl SlackNotifier {
+    pub fn new(client: Arc<Client>, token: SlackApiToken, settings: SlackSettings) -> Self {
+        Self {
+            client,
+            token,
+            settings,
+        }
+    }
+
+    fn content(&self, request: &ChangeRequest) -> SlackMessageContent {
+        SlackMessageContent::new()
+            .with_text(card_fallback(self.settings.lang, request))
+            .with_blocks(card_blocks(self.settings.lang, request, &self.settings.approver_mentions()))
+    }
+}
+
+#[async_trait]
+impl Notifier for SlackNotifier {
+    fn platform(&self) -> &'static str {
+        PLATFORM
+    }
+
+    async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
+        let session = self.client.open_session(&self.token);
+        let posted = session
+            .chat_post_message(&SlackApiChatPostMessageRequest::new(
+                SlackChannelId(self.settings.approvals_channel.clone()),
+                self.content(request),
+            ))
+            .await
+            .map_err(platform)?;
+        Ok(CardRef {
+            channel_id: posted.channel.0,
+            message_id: posted.ts.0,
+        })
+    }
+
+    /// The bot's own reactions, added once the card is stored, so a reaction they invite
+    /// always finds its request. A failed one is logged: the buttons still work.
+    async fn decorate_card(&self, card: &CardRef) -> Result<(), NotifyError> {
+        let session = self.client.open_session(&self.token);
+        let mut failed = None;
+        for name in [APPROVE_REACTION, REJECT_REACTION] {
+            if let Err(e) = session
+                .reactions_add(&SlackApiReactionsAddRequest::new(
+                    SlackChannelId(card.channel_id.clone()),
+                    SlackReactionName(name.into()),
+                    SlackTs(card.message_id.clone()),
+                ))
+                .await
+            {
+                tracing::warn!(error = %e, reaction = name, "could not add the card's reaction");
+                failed = Some(platform(e));
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
+    async fn update_card(&self, request: &ChangeRequest) -> Result<(), NotifyError> {
+        let Some(card) = &request.card else {
+            return Ok(());
+        };
+        let session = self.client.open_session(&self.token);
+        session
+            .chat_update(&SlackApiChatUpdateRequest::new(
+                SlackChannelId(card.channel_id.clone()),
+                self.content(request),
+                SlackTs(card.message_id.clone()),
+            ))
+            .await
+            .map_err(platform)?;
+        Ok(())
+    }
+
+    async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
+        let session = self.client.open_session(&self.token);
+        let content = SlackMessageContent::new()
+            .with_text(notice.text.get(self.settings.lang).to_string())
+            .with_blocks(notice_blocks(self.settings.lang, notice, None));
+        session
+            .chat_post_message(&SlackApiChatPostMessageRequest::new(
+                SlackChannelId(self.settings.notifications_channel.clone()),
+                content,
+            ))
+            .await
+            .map_err(platform)?;
+        Ok(())
+    }
+}
