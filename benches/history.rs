@@ -267,16 +267,27 @@ fn fill(store: &Store, changes: usize) {
     store.flush().expect("store flushes");
 }
 
-/// A hash of the store's sources: a fill made by other store code is not reused.
+/// A hash of the store's sources, its sub-folders' included: a fill made by other store code
+/// is not reused.
 fn store_sources_hash() -> u64 {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("src/store is readable")
-        .map(|e| e.expect("src/store is readable").path())
-        .collect();
-    files.sort();
+    fn files(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("src/store is readable") {
+            let path = entry.expect("src/store is readable").path();
+            if path.is_dir() {
+                files(&path, found);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store"),
+        &mut found,
+    );
+    found.sort();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for file in files {
+    for file in found {
         std::fs::read(&file).unwrap_or_default().hash(&mut hasher);
     }
     hasher.finish()
