@@ -485,6 +485,7 @@ impl SledStore {
             (&self.open, TREE_OPEN, &|_, _| true),
             (&self.archived_stocks, TREE_ARCHIVED_STOCKS, &|_, _| true),
         ];
+        let handled: Vec<&str> = copies.iter().map(|(_, name, _)| *name).collect();
         for (from, name, keep) in copies {
             let to = db.open_tree(name).map_err(opening)?;
             for item in from.iter() {
@@ -492,6 +493,19 @@ impl SledStore {
                 if keep(&key, &value) {
                     to.insert(key, value)?;
                 }
+            }
+        }
+        // Every other tree (leases, and any later one) is live state, not history: copied whole,
+        // so rebuilding the live store never forgets what it does not know about.
+        for name in self.db.tree_names() {
+            if handled.iter().any(|h| h.as_bytes() == &name[..]) {
+                continue;
+            }
+            let from = self.db.open_tree(&name).map_err(opening)?;
+            let to = db.open_tree(&name).map_err(opening)?;
+            for item in from.iter() {
+                let (key, value) = item?;
+                to.insert(key, value)?;
             }
         }
         let stocks = db.open_tree(TREE_ARCHIVED_STOCKS).map_err(opening)?;

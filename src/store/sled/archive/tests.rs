@@ -256,3 +256,25 @@ fn an_archiving_stopped_at_any_step_loses_nothing() {
     assert_eq!(store.requests.len(), 3, "the new live store is in place");
     assert_eq!(answers(&store, &ids), before);
 }
+
+#[test]
+fn trees_beside_the_request_trees_survive_archiving() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = open(&path, Some(SMALL));
+    history(&store);
+    // Live state a later feature keeps in a tree of its own (alert marks, say).
+    let marks = store.db.open_tree("marks").unwrap();
+    marks.insert("alert:123:80", "2026-11-30").unwrap();
+    store.flush().unwrap();
+    drop((marks, store));
+
+    let store = open(&path, Some(SMALL));
+    assert!(archive_path(&path).exists(), "an archive was made");
+    let marks = store.db.open_tree("marks").unwrap();
+    assert_eq!(
+        marks.get("alert:123:80").unwrap().as_deref(),
+        Some(&b"2026-11-30"[..]),
+        "a tree the archiver does not know is copied whole"
+    );
+}
