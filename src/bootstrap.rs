@@ -329,10 +329,12 @@ pub async fn run_bots(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Resul
     let unwatch = |ops: &Option<crate::ops::server::OpsServer>| {
         if let Some(ops) = ops {
             if config.discord.is_some() {
-                ops.readiness().watch("discord", crate::chat::Connection::default());
+                ops.readiness()
+                    .watch("discord", crate::chat::Connection::default());
             }
             if config.slack.is_some() {
-                ops.readiness().watch("slack", crate::chat::Connection::default());
+                ops.readiness()
+                    .watch("slack", crate::chat::Connection::default());
             }
         }
     };

@@ -16,8 +16,8 @@ mod storage;
 pub use display::{DisplayConfig, Language};
 pub use place::Place;
 use place::{deserialize_error, refuse, shown, Refusal, Step};
-pub use storage::{StorageBackend, StorageConfig};
 pub use slack::{SlackConfig, SlackMode};
+pub use storage::{StorageBackend, StorageConfig};
 
 use crate::wechatpay::client::ClientSettings;
 use crate::wechatpay::hosts;

@@ -281,7 +281,10 @@ impl SlackBot {
         let emoji = emoji_of(decision);
         let reason = match outcome {
             Ok(Some(outcome)) => match outcome.denial() {
-                Some(denied) => messages::reaction_not_counted(emoji, &messages::denial(self.settings.lang, denied)),
+                Some(denied) => messages::reaction_not_counted(
+                    emoji,
+                    &messages::denial(self.settings.lang, denied),
+                ),
                 None => return,
             },
             // Elsewhere a ✅ is anyone's business; in the approvals channel it was meant as a
@@ -292,7 +295,10 @@ impl SlackBot {
             Ok(None) => return,
             Err(e) => {
                 tracing::error!(error = %e, "reaction decision failed");
-                messages::reaction_not_counted(emoji, &messages::internal_error(self.settings.lang, &e))
+                messages::reaction_not_counted(
+                    emoji,
+                    &messages::internal_error(self.settings.lang, &e),
+                )
             }
         };
         self.ephemeral(&channel, &user, &reason).await;

@@ -43,7 +43,11 @@ impl SlackNotifier {
     fn content(&self, request: &ChangeRequest) -> SlackMessageContent {
         SlackMessageContent::new()
             .with_text(card_fallback(self.settings.lang, request))
-            .with_blocks(card_blocks(self.settings.lang, request, &self.settings.approver_mentions()))
+            .with_blocks(card_blocks(
+                self.settings.lang,
+                request,
+                &self.settings.approver_mentions(),
+            ))
     }
 }
 

@@ -144,7 +144,10 @@ pub fn outcome_blocks(lang: Lang, outcome: &Outcome) -> Option<Vec<SlackBlock>> 
                 "Daily limit (max_count_per_day)",
                 messages::limit_text(lang, stock.max_count_per_day()),
             ),
-            ("Per user", messages::limit_text(lang, stock.max_count_per_user())),
+            (
+                "Per user",
+                messages::limit_text(lang, stock.max_count_per_user()),
+            ),
             ("State", stock.state.to_string()),
         ]),
         fields(&[
