@@ -26,6 +26,8 @@ fn app_parts(
         api,
         store: store.into(),
         clock,
+        display: config.display.clone(),
+        watch: config.watch.clone(),
     }
 }
 
@@ -130,6 +132,8 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(json: bool, input: R) -> anyhow::
         stocks: demo_stocks(&stocks),
         storage: None,
         approval: Default::default(),
+        display: Default::default(),
+        watch: None,
         console: Some(ConsoleConfig {
             users: demo_users(),
         }),

@@ -66,6 +66,8 @@ impl World {
                 required_approvals,
                 ..ApprovalConfig::default()
             },
+            display: Default::default(),
+            watch: None,
             console: None,
             discord: Some(DiscordConfig {
                 token_path: None,

@@ -3,18 +3,64 @@
 //! a second file shaped like this one. (The command grammar's own errors and the allow-list's
 //! did-you-mean still render in `domain::command`, which is being split separately.)
 
+use std::sync::RwLock;
+
+use jiff::tz::TimeZone;
+
+use crate::config::StockConfig;
 use crate::domain::budget::ChangeRefusal;
+use crate::domain::burn::Reached;
 use crate::domain::command::{code_echo, help_text};
+use crate::domain::limit::LimitRefusal;
 use crate::domain::policy::DenyReason;
 use crate::domain::request::{
     field_label, group, ActorRef, ChangeRequest, RequestState, StockSummary,
 };
+use crate::domain::schedule::{local_text, ScheduleRefusal, MAX_AHEAD};
+use crate::domain::stock::StockState;
 use crate::domain::text::MAX_ECHO;
 use crate::store::AuditEntry;
 use crate::wechatpay::model::{UpdateMode, MAX_BUDGET_VALUE};
 use crate::wechatpay::{ApiError, StockEntity};
 
 use super::outcome::{Decided, Denial, Outcome, ReadPurpose};
+
+/// The display time zone (`[display] timezone`), set once when the app is built.
+static TIMEZONE: RwLock<Option<TimeZone>> = RwLock::new(None);
+
+/// Sets the time zone [`local_time`] writes in.
+pub fn set_timezone(tz: TimeZone) {
+    *TIMEZONE.write().unwrap_or_else(|p| p.into_inner()) = Some(tz);
+}
+
+fn timezone() -> TimeZone {
+    TIMEZONE
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_else(|| crate::config::DisplayConfig::default().timezone)
+}
+
+/// `2027-01-15 16:00 (Asia/Shanghai)`: a time in the display time zone.
+pub fn local_time(unix: u64) -> String {
+    local_text(unix, &timezone())
+}
+
+/// `2027-01-15`: the date in the display time zone (the day burn alerts count in).
+pub fn local_date(unix: u64) -> String {
+    jiff::Timestamp::from_second(unix as i64)
+        .map(|ts| ts.to_zoned_datetime(timezone()).date().to_string())
+        .unwrap_or_default()
+}
+
+/// `1 approval`, `2 approvals`.
+pub fn approvals_text(n: u32) -> String {
+    if n == 1 {
+        "1 approval".into()
+    } else {
+        format!("{n} approvals")
+    }
+}
 
 /// `unlimited` for an absent limit, else the grouped number.
 pub fn limit_text(value: Option<i64>) -> String {
@@ -79,6 +125,11 @@ pub fn status_line(request: &ChangeRequest) -> String {
         RequestState::Approved | RequestState::Submitting => {
             format!("Approved{}{when}; applying", who(&request.decided_by))
         }
+        RequestState::Scheduled => format!(
+            "Approved{}{when}; applies at {}",
+            who(&request.decided_by),
+            request.apply_at.map(local_time).unwrap_or_default()
+        ),
         RequestState::Applied => format!("Applied{}{when}", who(&request.decided_by)),
         RequestState::Rejected => format!("Rejected{}{when}", who(&request.decided_by)),
         RequestState::Cancelled => format!("Cancelled{}{when}", who(&request.decided_by)),
@@ -135,6 +186,15 @@ pub fn card_text_with(request: &ChangeRequest, approvers: &str, expires: &str) -
         format!("Expires: {expires}"),
         format!("May approve: {approvers}"),
     ];
+    if request.required_approvals > 1 {
+        lines.push(format!(
+            "Needs: {} from different people",
+            approvals_text(request.required_approvals)
+        ));
+    }
+    if let Some(at) = request.apply_at {
+        lines.push(format!("Applies at: {} once approved", local_time(at)));
+    }
     if !request.approvals.is_empty() {
         let names: Vec<_> = request
             .approvals
@@ -163,15 +223,24 @@ pub fn request_line(request: &ChangeRequest) -> String {
         UpdateMode::MaxCount => "set-total",
         UpdateMode::MaxCountPerDay => "set-daily",
     };
+    let schedule = match (request.state, request.apply_at) {
+        (RequestState::Pending, Some(at)) => {
+            format!("; applies at {} once approved", local_time(at))
+        }
+        _ => String::new(),
+    };
+    let expires = match request.state {
+        RequestState::Pending => format!("expires {}; ", time_text(request.expires_at)),
+        _ => String::new(),
+    };
     format!(
-        "{} {} {} {} → {} by {} (expires {}; {})",
+        "{} {} {} {} → {} by {} ({expires}{}{schedule})",
         request.id,
         verb,
         request.stock_label(),
         group(request.current),
         group(request.target),
         request.requester.display,
-        time_text(request.expires_at),
         status_line(request)
     )
 }
@@ -228,18 +297,22 @@ pub fn outcome(outcome: &Outcome) -> String {
         Outcome::Help => help_text(),
         Outcome::Stock { label, stock } => stock_text(label, stock),
         Outcome::Created(request) => format!(
-            "Request {} stored: {} {} → {}. It needs {} approval(s) by {}; the card is in the approvals channel.",
+            "Request {} stored: {} {} → {}. It needs {} by {}{}; the card is in the approvals channel.",
             request.id,
             request.stock_label(),
             group(request.current),
             group(request.target),
-            request.required_approvals,
-            time_text(request.expires_at)
+            approvals_text(request.required_approvals),
+            time_text(request.expires_at),
+            request
+                .apply_at
+                .map(|at| format!(" and then applies at {}", local_time(at)))
+                .unwrap_or_default()
         ),
         Outcome::Decided { request, decided } => decided_text(request, *decided),
-        Outcome::Pending(list) if list.is_empty() => "No pending requests.".into(),
+        Outcome::Pending(list) if list.is_empty() => "No pending or scheduled requests.".into(),
         Outcome::Pending(list) => {
-            let mut lines = vec![format!("{} pending request(s):", list.len())];
+            let mut lines = vec![format!("{} pending or scheduled request(s):", list.len())];
             lines.extend(list.iter().map(request_line));
             lines.join("\n")
         }
@@ -267,6 +340,10 @@ fn decided_text(request: &ChangeRequest, decided: Decided) -> String {
         Decided::Approved { settled: false } => {
             format!("You approved request {id}; it is being applied.")
         }
+        Decided::Scheduled { at } => format!(
+            "You approved request {id}. It applies at {}; until then it can be cancelled.",
+            local_time(at)
+        ),
         Decided::Cancelled => format!("Request {id} is cancelled."),
     }
 }
@@ -278,6 +355,8 @@ pub fn denial(denial: &Denial) -> String {
         Denial::UnknownStock(unknown) => unknown.to_string(),
         Denial::Policy(reason) => deny_reason(reason),
         Denial::Change(refusal) => change_refusal(refusal),
+        Denial::Limit(refusal) => limit_refusal(refusal),
+        Denial::Schedule(refusal) => schedule_refusal(refusal),
         Denial::StockUnreadable {
             label,
             purpose: ReadPurpose::Show,
@@ -356,6 +435,70 @@ pub fn change_refusal(refusal: &ChangeRefusal) -> String {
     }
 }
 
+/// A change past a hard limit of `[approval]`.
+pub fn limit_refusal(refusal: &LimitRefusal) -> String {
+    match refusal {
+        LimitRefusal::AboveMaxTarget { target, max } => format!(
+            "{} is above this bot's hard limit max_target of {}; nobody can approve it. \
+             Use at most {}, or ask an admin to change [approval] max_target.",
+            group(*target),
+            group(*max),
+            group(*max)
+        ),
+        LimitRefusal::IncreaseTooLarge {
+            current,
+            target,
+            max_percent,
+        } => {
+            let allowed =
+                i128::from(*current) + i128::from(*current) * i128::from(*max_percent) / 100;
+            let by = if *current <= 0 {
+                "a raise from 0".to_string()
+            } else {
+                format!(
+                    "+{:.1}%",
+                    (*target - *current) as f64 * 100.0 / *current as f64
+                )
+            };
+            let instead = if *current > 0 {
+                format!(
+                    " Use at most {}, or",
+                    group(allowed.min(i128::from(i64::MAX)) as i64)
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "{} → {} ({by}) is past this bot's hard limit max_increase_percent of {max_percent}%; \
+                 nobody can approve it.{instead} ask an admin to change [approval] max_increase_percent.",
+                group(*current),
+                group(*target),
+            )
+        }
+    }
+}
+
+/// An `at` time that cannot be used.
+pub fn schedule_refusal(refusal: &ScheduleRefusal) -> String {
+    let shown = |at: i64| {
+        u64::try_from(at)
+            .map(local_time)
+            .unwrap_or_else(|_| at.to_string())
+    };
+    match refusal {
+        ScheduleRefusal::NotInFuture { at } => format!(
+            "{} is not in the future. Give a later time, e.g. `at +2h` or `at 20:00` (the next 20:00).",
+            shown(*at)
+        ),
+        ScheduleRefusal::TooFar { at } => format!(
+            "{} is more than {} days ahead; a change can be scheduled at most {} days ahead.",
+            if *at == i64::MAX { "That time".to_string() } else { shown(*at) },
+            MAX_AHEAD.as_secs() / 86_400,
+            MAX_AHEAD.as_secs() / 86_400
+        ),
+    }
+}
+
 /// What a user sees when the bot itself failed (the store); details go to the logs.
 pub fn internal_error(e: &impl std::fmt::Display) -> String {
     format!("Something went wrong on the bot's side: {e}")
@@ -394,7 +537,67 @@ pub fn cancelled_notice(actor: &str, request: &ChangeRequest) -> String {
 }
 
 pub fn expired_notice(request: &ChangeRequest) -> String {
-    format!("Request {} expired without enough approvals.", request.id)
+    format!(
+        "{}: your request {} expired with {} of {}; nothing changes. Make a new request if it is still needed.",
+        request.requester.display,
+        request.id,
+        request.approvals.len(),
+        approvals_text(request.required_approvals)
+    )
+}
+
+pub fn scheduled_notice(actor: &str, request: &ChangeRequest, at: u64) -> String {
+    format!(
+        "{actor} approved request {}; it applies at {}.",
+        request.id,
+        local_time(at)
+    )
+}
+
+/// A request still waiting: sent once to the approvers (see [`reminder_to`]).
+pub fn reminder_notice(request: &ChangeRequest) -> String {
+    format!(
+        "Reminder: request {} ({} of {}: {} → {}) is still waiting, with {} of {}; it expires at {}.",
+        request.id,
+        field_label(request.mode),
+        request.stock_label(),
+        group(request.current),
+        group(request.target),
+        request.approvals.len(),
+        approvals_text(request.required_approvals),
+        time_text(request.expires_at)
+    )
+}
+
+/// A reminder addressed to the approvers (names or role mentions).
+pub fn reminder_to(approvers: &str, text: &str) -> String {
+    format!("{approvers}: {text}")
+}
+
+/// A stock's state changed between two reads.
+pub fn state_alert(stock: &str, before: &str, now: &StockState) -> String {
+    format!("Stock {stock} changed state: {} → {now}.", text_of(before))
+}
+
+fn text_of(state: &str) -> String {
+    StockState::from(state).to_string()
+}
+
+/// Sends reached a share of a limit, with a ready command to raise it.
+pub fn burn_alert(stock: &StockConfig, reached: &Reached) -> String {
+    let (which, sent, verb) = match reached.mode {
+        UpdateMode::MaxCountPerDay => ("daily limit", "sent today", "set-daily"),
+        UpdateMode::MaxCount => ("total limit", "sent in total", "set-total"),
+    };
+    format!(
+        "Stock {} reached {}% of its {which}: {sent} {} / {}. To raise it by half: /budget {verb} {} {}",
+        stock.label(),
+        reached.percent,
+        group(reached.sent),
+        group(reached.limit),
+        stock.stock_id,
+        reached.suggested_limit()
+    )
 }
 
 /// A request reached a final state (`detail` is its outcome detail).
@@ -566,6 +769,14 @@ pub fn option_required(name: &str) -> String {
 
 pub fn limit_option_required() -> String {
     "The `limit` option is required: a whole number.".into()
+}
+
+pub fn not_a_time(given: &str) -> String {
+    format!(
+        "`{}` is not a time. Write `20:00` (the next 20:00), `2026-06-18 20:00`, \
+         `2026-06-18T20:00:00+08:00` or `+90m`.",
+        code_echo(given, MAX_ECHO)
+    )
 }
 
 pub fn unknown_subcommand(given: &str) -> String {

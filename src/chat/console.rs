@@ -15,7 +15,9 @@ use serde::Serialize;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use crate::app::runtime::Runtime;
-use crate::app::{messages, App, AppError, Input, Notice, Notifier, NotifyError, Outcome};
+use crate::app::{
+    messages, App, AppError, Input, Notice, NoticeKind, Notifier, NotifyError, Outcome,
+};
 use crate::config::Capability;
 use crate::domain::policy::Decision;
 use crate::domain::request::{Actor, CardRef, ChangeRequest, Via};
@@ -184,10 +186,26 @@ impl Notifier for ConsoleNotifier {
     }
 
     async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
-        self.out.emit(
-            Event::new("notify", Some(NOTIFICATIONS_CHANNEL), notice.text.clone())
-                .about(&notice.request),
-        );
+        let mut event = match notice.kind {
+            // To the approvers, by name.
+            NoticeKind::Reminder => Event::new(
+                "notify",
+                Some(NOTIFICATIONS_CHANNEL),
+                messages::reminder_to(&self.approvers, &notice.text),
+            ),
+            _ => Event::new("notify", Some(NOTIFICATIONS_CHANNEL), notice.text.clone()),
+        }
+        .about(&notice.request);
+        if notice.kind == NoticeKind::Expired {
+            event.to = Some(notice.request.requester.display.clone());
+        }
+        self.out.emit(event);
+        Ok(())
+    }
+
+    async fn alert(&self, text: &str) -> Result<(), NotifyError> {
+        self.out
+            .emit(Event::new("notify", Some(NOTIFICATIONS_CHANNEL), text));
         Ok(())
     }
 }

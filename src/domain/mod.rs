@@ -4,10 +4,12 @@
 pub mod actor;
 pub mod allowlist;
 pub mod budget;
+pub mod burn;
 pub mod command;
 pub mod custom_id;
 pub mod limit;
 pub mod policy;
 pub mod request;
+pub mod schedule;
 pub mod stock;
 pub mod text;

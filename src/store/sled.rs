@@ -26,6 +26,7 @@ const TREE_AUDIT: &str = "audit";
 const TREE_CARDS: &str = "cards";
 const TREE_META: &str = "meta";
 const TREE_LEASES: &str = "leases";
+const TREE_MARKS: &str = "marks";
 pub(crate) const KEY_AUDIT_HEAD: &[u8] = b"audit_head";
 pub(crate) const KEY_LAST_REQUEST: &[u8] = b"last_request";
 
@@ -108,6 +109,7 @@ pub struct SledStore {
     pub(super) cards: sled::Tree,
     pub(super) meta: sled::Tree,
     leases: sled::Tree,
+    marks: sled::Tree,
     open: sled::Tree,
     audit_by_stock: sled::Tree,
 }
@@ -198,6 +200,7 @@ impl SledStore {
             meta: db.open_tree(TREE_META).map_err(opening)?,
             open: db.open_tree(TREE_OPEN).map_err(opening)?,
             audit_by_stock: db.open_tree(TREE_AUDIT_BY_STOCK).map_err(opening)?,
+            marks: db.open_tree(TREE_MARKS).map_err(opening)?,
             leases,
             db,
         };
@@ -483,6 +486,30 @@ impl RequestStore for SledStore {
             .read_lease(id)?
             .map(|(_, lease)| lease)
             .filter(Lease::is_live))
+    }
+
+    fn mark(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.marks
+            .get(key.as_bytes())?
+            .map(|bytes| utf8(&format!("mark {key}"), &bytes))
+            .transpose()
+    }
+
+    fn swap_mark(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let swapped = self.marks.compare_and_swap(
+            key.as_bytes(),
+            expected.map(str::as_bytes),
+            new.map(str::as_bytes),
+        )?;
+        if swapped.is_ok() {
+            self.db.flush()?;
+        }
+        Ok(swapped.is_ok())
     }
 }
 

@@ -10,6 +10,7 @@ use crate::app::messages;
 use crate::config::StockConfig;
 use crate::domain::command::{Command, DEFAULT_HISTORY_COUNT};
 use crate::domain::limit::{UpdateMode, MAX_BUDGET_VALUE};
+use crate::domain::schedule::{parse_when, When};
 
 /// The `/budget` command with typed options.
 pub fn budget_command() -> CreateCommand {
@@ -36,6 +37,14 @@ pub fn budget_command() -> CreateCommand {
         )
         .max_length(200)
     };
+    let at = || {
+        CreateCommandOption::new(
+            CommandOptionType::String,
+            "at",
+            "Apply once approved at: 20:00, 2026-06-18 20:00, RFC 3339, or +90m",
+        )
+        .max_length(40)
+    };
     let sub = |name: &str, description: &str| {
         CreateCommandOption::new(CommandOptionType::SubCommand, name, description)
     };
@@ -49,13 +58,15 @@ pub fn budget_command() -> CreateCommand {
             sub("set-daily", "Request a new daily limit (max_count_per_day)")
                 .add_sub_option(stock())
                 .add_sub_option(limit())
-                .add_sub_option(reason()),
+                .add_sub_option(reason())
+                .add_sub_option(at()),
         )
         .add_option(
             sub("set-total", "Request a new total limit (max_count)")
                 .add_sub_option(stock())
                 .add_sub_option(limit())
-                .add_sub_option(reason()),
+                .add_sub_option(reason())
+                .add_sub_option(at()),
         )
         .add_option(sub("pending", "List requests waiting for approval"))
         .add_option(
@@ -115,6 +126,10 @@ pub fn command_from_options(options: &[CommandDataOption]) -> Result<Command, St
             stock: required(string("stock"), "stock")?,
             limit: integer("limit").ok_or_else(messages::limit_option_required)?,
             reason: string("reason").filter(|r| !r.trim().is_empty()),
+            at: string("at")
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| when_option(&t))
+                .transpose()?,
         })
     };
     match sub.name.as_str() {
@@ -134,6 +149,15 @@ pub fn command_from_options(options: &[CommandDataOption]) -> Result<Command, St
                 .unwrap_or(DEFAULT_HISTORY_COUNT),
         }),
         other => Err(messages::unknown_subcommand(other)),
+    }
+}
+
+/// The typed `at` option: one whole time, nothing else.
+fn when_option(text: &str) -> Result<When, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match parse_when(&words) {
+        Some((when, used)) if used == words.len() => Ok(when),
+        _ => Err(messages::not_a_time(text)),
     }
 }
 
@@ -184,7 +208,8 @@ mod tests {
                 mode: UpdateMode::MaxCountPerDay,
                 stock: "123".into(),
                 limit: 20_000,
-                reason: Some("push".into())
+                reason: Some("push".into()),
+                at: None
             })
         );
         assert_eq!(
@@ -193,7 +218,8 @@ mod tests {
                 mode: UpdateMode::MaxCount,
                 stock: "123".into(),
                 limit: 20_000,
-                reason: None
+                reason: None,
+                at: None
             })
         );
         assert_eq!(
@@ -207,6 +233,30 @@ mod tests {
             .unwrap_err()
             .contains("limit"));
         assert!(command_from_options(&[]).is_err());
+        let at = |text: &str| option("at", CommandDataOptionValue::String(text.into()));
+        let limit = option("limit", CommandDataOptionValue::Integer(20_000));
+        let stock = option("stock", CommandDataOptionValue::String("123".into()));
+        match command_from_options(&sub(
+            "set-daily",
+            vec![stock.clone(), limit.clone(), at("20:30")],
+        )) {
+            Ok(Command::SetLimit { at, .. }) => {
+                assert_eq!(
+                    at,
+                    Some(When::Clock {
+                        hour: 20,
+                        minute: 30
+                    })
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let refused =
+            command_from_options(&sub("set-total", vec![stock, limit, at("tonight")])).unwrap_err();
+        assert!(
+            refused.contains("tonight") && refused.contains("+90m"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -121,6 +121,9 @@ impl Notifier for DiscordNotifier {
     }
 
     async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
+        if notice.kind == NoticeKind::Reminder {
+            return self.remind(notice).await;
+        }
         let mut embed = CreateEmbed::new()
             .description(&notice.text)
             .color(tone_color(Tone::of(notice.request.state)));
@@ -142,9 +145,49 @@ impl Notifier for DiscordNotifier {
         if let Some(card) = &notice.request.card {
             embed = embed.url(card_link(self.settings.guild_id, card));
         }
+        let mut message = CreateMessage::new().embed(embed);
+        if notice.kind == NoticeKind::Expired {
+            // Mentions in an embed ping nobody: the requester is named in the content.
+            message = message.content(&notice.request.requester.display);
+        }
+        self.settings
+            .notifications_channel
+            .send_message(self.http()?, message)
+            .await
+            .map_err(platform)?;
+        Ok(())
+    }
+
+    async fn alert(&self, text: &str) -> Result<(), NotifyError> {
+        let embed = CreateEmbed::new()
+            .description(text)
+            .color(tone_color(Tone::Failed));
         self.settings
             .notifications_channel
             .send_message(self.http()?, CreateMessage::new().embed(embed))
+            .await
+            .map_err(platform)?;
+        Ok(())
+    }
+}
+
+impl DiscordNotifier {
+    /// A reply to the request's card mentioning the approver roles; without a card, a post
+    /// in the approvals channel.
+    async fn remind(&self, notice: &Notice) -> Result<(), NotifyError> {
+        let text = messages::reminder_to(&self.settings.approver_mentions(), &notice.text);
+        let mut message = CreateMessage::new().content(text);
+        if let Some((channel, card)) = notice
+            .request
+            .card
+            .as_ref()
+            .and_then(|c| parse_message_id(c).ok())
+        {
+            message = message.reference_message((channel, card));
+        }
+        self.settings
+            .approvals_channel
+            .send_message(self.http()?, message)
             .await
             .map_err(platform)?;
         Ok(())
