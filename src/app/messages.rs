@@ -276,9 +276,9 @@ pub fn outcome(outcome: &Outcome) -> String {
                 .unwrap_or_default()
         ),
         Outcome::Decided { request, decided } => decided_text(request, *decided),
-        Outcome::Pending(list) if list.is_empty() => "No pending or scheduled requests.".into(),
+        Outcome::Pending(list) if list.is_empty() => "No pending requests.".into(),
         Outcome::Pending(list) => {
-            let mut lines = vec![format!("{} pending or scheduled request(s):", list.len())];
+            let mut lines = vec![format!("{} pending request(s):", list.len())];
             lines.extend(list.iter().map(request_line));
             lines.join("\n")
         }
