@@ -569,6 +569,21 @@ mod tests {
     }
 
     #[test]
+    fn marks_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("db")).unwrap();
+        assert!(store
+            .swap_mark("alert:daily:123:80", None, Some("2027-01-15"))
+            .unwrap());
+        drop(store);
+        let store = open(&dir.path().join("db")).unwrap();
+        assert_eq!(
+            store.mark("alert:daily:123:80").unwrap().as_deref(),
+            Some("2027-01-15")
+        );
+    }
+
+    #[test]
     fn a_card_indexed_by_earlier_versions_resolves_after_upgrade() {
         let (dir, store, id) = open_with_approved();
         drop(store);
