@@ -181,3 +181,90 @@ pub fn burn_alert(stock: &StockConfig, reached: &Reached) -> Localized {
 pub fn not_a_time(lang: Lang, given: &str) -> String {
     t!(lang, "not-a-time", given = code_echo(given, MAX_ECHO))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stock() -> StockConfig {
+        StockConfig {
+            stock_id: "123".into(),
+            product_coupon_id: "p1".into(),
+            name: None,
+        }
+    }
+
+    #[test]
+    fn burn_alerts_name_the_limit_and_the_command_in_both_languages() {
+        let daily = Reached {
+            mode: UpdateMode::MaxCountPerDay,
+            percent: 80,
+            sent: 85,
+            limit: 100,
+        };
+        let alert = burn_alert(&stock(), &daily);
+        assert!(
+            alert.get(Lang::En).contains(
+                "reached 80% of its daily limit: sent today 85 / 100. \
+                 To raise it by half: /budget set-daily 123 150"
+            ),
+            "{}",
+            alert.get(Lang::En)
+        );
+        let zh = alert.get(Lang::ZhCn);
+        for part in [
+            "当天已发放次数",
+            "每日发放次数上限",
+            "80%",
+            "85 / 100",
+            "/budget set-daily 123 150",
+        ] {
+            assert!(zh.contains(part), "{part}: {zh}");
+        }
+        let total = Reached {
+            mode: UpdateMode::MaxCount,
+            ..daily
+        };
+        let zh = burn_alert(&stock(), &total).get(Lang::ZhCn).to_string();
+        assert!(
+            zh.contains("发放次数总上限") && zh.contains("/budget set-total 123 150"),
+            "{zh}"
+        );
+    }
+
+    #[test]
+    fn hard_limit_refusals_name_the_limit_in_both_languages() {
+        let past = LimitRefusal::IncreaseTooLarge {
+            current: 1000,
+            target: 1600,
+            max_percent: 50,
+        };
+        let en = limit_refusal(Lang::En, &past);
+        assert!(
+            en.contains("(+60.0%)")
+                && en.contains("max_increase_percent of 50%")
+                && en.contains("Use at most 1,500"),
+            "{en}"
+        );
+        let zh = limit_refusal(Lang::ZhCn, &past);
+        assert!(
+            zh.contains("硬性上限") && zh.contains("+60.0%") && zh.contains("1,500"),
+            "{zh}"
+        );
+        let from_zero = LimitRefusal::IncreaseTooLarge {
+            current: 0,
+            target: 10,
+            max_percent: 50,
+        };
+        let en = limit_refusal(Lang::En, &from_zero);
+        assert!(
+            en.contains("(a raise from 0)") && !en.contains("Use at most"),
+            "{en}"
+        );
+        let above = LimitRefusal::AboveMaxTarget {
+            target: 60_000_000,
+            max: 50_000_000,
+        };
+        assert!(limit_refusal(Lang::ZhCn, &above).contains("50,000,000"));
+    }
+}
