@@ -175,6 +175,8 @@ fn new_request(n: usize, open: bool) -> ChangeRequest {
             message_id: format!("{}", 900_000_000_000_000_000u64 + n as u64),
         }),
         update_body: None,
+        apply_at: None,
+        reminded_at: None,
     };
     ChangeRequest {
         update_body: Some(

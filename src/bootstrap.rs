@@ -25,6 +25,8 @@ fn app_parts(
         api,
         store,
         clock,
+        display: config.display.clone(),
+        watch: config.watch.clone(),
     }
 }
 
@@ -133,6 +135,7 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(
         stocks: demo_stocks(&stocks),
         storage: None,
         approval: Default::default(),
+        watch: None,
         console: Some(ConsoleConfig {
             users: demo_users(),
         }),
@@ -140,7 +143,10 @@ pub async fn run_demo<R: AsyncBufRead + Unpin>(
         slack: None,
         ops: None,
         log: Default::default(),
-        display: crate::config::DisplayConfig { language },
+        display: crate::config::DisplayConfig {
+            language,
+            ..Default::default()
+        },
         source: "demo".into(),
     };
     let lang = language.fixed();

@@ -8,16 +8,20 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+mod approval;
 mod display;
 mod place;
 mod slack;
 mod storage;
+mod watch;
 
-pub use display::{DisplayConfig, Language};
+pub use approval::ApprovalConfig;
+pub use display::{DisplayConfig, Language, DEFAULT_TIMEZONE};
 pub use place::Place;
 use place::{deserialize_error, refuse, shown, Refusal, Step};
 pub use slack::{SlackConfig, SlackMode};
 pub use storage::{StorageBackend, StorageConfig};
+pub use watch::WatchConfig;
 
 use crate::wechatpay::client::ClientSettings;
 use crate::wechatpay::hosts;
@@ -63,6 +67,10 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
             "`{text}` is not a duration ({e}); write e.g. \"500ms\", \"30s\", \"1h\""
         ))
     })
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
 }
 
 /// `[wechatpay]`: credentials and client limits for the brand API.
@@ -180,32 +188,6 @@ impl StockConfig {
     }
 }
 
-/// `[approval]`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApprovalConfig {
-    #[serde(default = "d_required_approvals")]
-    pub required_approvals: u32,
-    #[serde(default = "d_ttl", deserialize_with = "de_duration")]
-    pub ttl: Duration,
-}
-
-fn d_required_approvals() -> u32 {
-    1
-}
-fn d_ttl() -> Duration {
-    Duration::from_secs(3600)
-}
-
-impl Default for ApprovalConfig {
-    fn default() -> Self {
-        Self {
-            required_approvals: d_required_approvals(),
-            ttl: d_ttl(),
-        }
-    }
-}
-
 /// Lives in the domain (the rules read it); re-exported so config files parse as before.
 pub use crate::domain::actor::Capability;
 /// `[ops]` and `[log]` live beside the code that reads them.
@@ -252,6 +234,11 @@ pub struct Config {
     #[serde(default)]
     pub approval: ApprovalConfig,
     #[serde(default)]
+    pub display: DisplayConfig,
+    /// Burn alerts; absent, nothing is watched.
+    #[serde(default)]
+    pub watch: Option<WatchConfig>,
+    #[serde(default)]
     pub console: Option<ConsoleConfig>,
     #[serde(default)]
     pub discord: Option<DiscordConfig>,
@@ -261,8 +248,6 @@ pub struct Config {
     pub ops: Option<OpsConfig>,
     #[serde(default)]
     pub log: LogConfig,
-    #[serde(default)]
-    pub display: DisplayConfig,
     /// Where the file was read from; relative paths inside it are taken from its folder.
     #[serde(skip)]
     pub source: PathBuf,
@@ -397,21 +382,9 @@ impl Config {
         if let Some(storage) = &self.storage {
             storage.check()?;
         }
-        let at = |key| [Key("approval"), Key(key)];
-        if self.approval.ttl < MIN_TTL || self.approval.ttl > MAX_TTL {
-            refuse(
-                &at("ttl"),
-                format!(
-                    "ttl must be between 1s and 30days, not {}",
-                    humantime::format_duration(self.approval.ttl)
-                ),
-            )?;
-        }
-        if self.approval.required_approvals == 0 {
-            refuse(
-                &at("required_approvals"),
-                "required_approvals must be at least 1".into(),
-            )?;
+        self.approval.check()?;
+        if let Some(watch) = &self.watch {
+            watch.check()?;
         }
         Ok(())
     }

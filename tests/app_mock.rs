@@ -84,6 +84,8 @@ fn stored(store: &Store, state: RequestState) -> ChangeRequest {
             message_id: "m".into(),
         }),
         update_body: None,
+        apply_at: None,
+        reminded_at: None,
     };
     let body = String::from_utf8(request.update_request().body().to_vec()).unwrap();
     let request = ChangeRequest {

@@ -83,6 +83,7 @@ impl World {
                 required_approvals,
                 ..ApprovalConfig::default()
             },
+            watch: None,
             console: None,
             discord: Some(DiscordConfig {
                 token_path: None,
@@ -97,7 +98,10 @@ impl World {
             slack: None,
             ops: None,
             log: Default::default(),
-            display: DisplayConfig { language },
+            display: DisplayConfig {
+                language,
+                ..Default::default()
+            },
             source: "test".into(),
         };
         World {
@@ -1173,8 +1177,8 @@ async fn the_registered_command_carries_chinese_descriptions() {
     }
     let mut count = 0;
     check(budget, "/budget", &mut count);
-    // The command, 6 subcommands and their 10 options.
-    assert_eq!(count, 17);
+    // The command, 6 subcommands and their 12 options (set-daily and set-total have `at`).
+    assert_eq!(count, 19);
     assert_eq!(
         budget["description"],
         "WeChat Pay coupon budgets: show, change with approval, history"

@@ -242,6 +242,7 @@ impl World {
             ApprovalConfig {
                 required_approvals: 1,
                 ttl: Duration::from_secs(3600),
+                ..ApprovalConfig::default()
             },
             Arc::new(common::fast_client(self.sim.base_url(), REQUEST_TIMEOUT)),
             self.store.clone(),

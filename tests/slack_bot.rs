@@ -70,6 +70,7 @@ impl World {
             stocks: common::stock_configs(),
             storage: None,
             approval: ApprovalConfig::default(),
+            watch: None,
             console: None,
             discord: None,
             slack: Some(slack_config(&fake)),

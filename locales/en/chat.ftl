@@ -44,6 +44,7 @@ opt-limit = The new limit
 opt-reason = Why (shown to approvers)
 opt-request = Request id or `last`
 opt-count = How many (1-50)
+opt-at = Apply once approved at: 20:00, 2026-06-18 20:00, RFC 3339, or +90m
 
 # How the console frames each event; `text` starts on a new line for cards.
 console-reply = [#{$channel}] bot: {$text}

@@ -4,13 +4,13 @@
 help-head = Budget commands:
 help-line = `{$usage}` - {$about}
 help-about-show = show a stock's daily and total limits
-help-about-set-daily = ask to change a stock's daily limit (max_count_per_day)
-help-about-set-total = ask to change a stock's total limit (max_count)
-help-about-pending = list changes waiting for approval
+help-about-set-daily = ask to change a stock's daily limit (max_count_per_day), now or `at` a time
+help-about-set-total = ask to change a stock's total limit (max_count), now or `at` a time
+help-about-pending = list changes waiting for approval or for their scheduled time
 help-about-cancel = cancel a pending change by its request id, or `last` for the most recent request
 help-about-history = list a stock's recent changes (default 10, at most 50)
 help-about-help = show this help
-help-tail = <stock> is an allow-listed stock_id or its name; put a name with spaces in quotes, e.g. "Spring sale". <limit> is a whole number from 0 to {$max}, e.g. 20000 or 20,000. Type the limit without spaces. A reason is optional, at most {$reason_max} characters; put it in quotes if it starts with a digit, e.g. "2nd push".
+help-tail = <stock> is an allow-listed stock_id or its name; put a name with spaces in quotes, e.g. "Spring sale". <limit> is a whole number from 0 to {$max}, e.g. 20000 or 20,000. Type the limit without spaces. A reason is optional, at most {$reason_max} characters; put it in quotes if it starts with a digit, e.g. "2nd push". `at <when>` applies an approved change later: `at 20:00` (the next 20:00), `at 2026-06-18 20:00`, `at 2026-06-18T20:00:00+08:00` or `at +90m`; within {$days} days.
 
 parse-not-a-command = Commands start with /budget followed by a space; try `/budget help`.
 parse-missing-subcommand = `/budget` needs a subcommand. {$help}

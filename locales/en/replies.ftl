@@ -1,6 +1,7 @@
 # Replies to whoever acted, and refusals saying what to do instead.
 
-created = Request {$id} stored: {$stock} {$current} → {$target}. It needs {$need} approval(s) by {$expires}; the card is in the approvals channel.
+created = Request {$id} stored: {$stock} {$current} → {$target}. It needs {$approvals} by {$expires}{$schedule}; the card is in the approvals channel.
+created-schedule = {" "}and then applies at {$at}
 pending-none = No pending requests.
 pending-head = {$count} pending request(s):
 history-none = No history for {$stock} yet.
@@ -10,6 +11,7 @@ decided-approval = Your approval of {$id} is recorded: {$have} of {$need}.
 decided-rejected = You rejected request {$id}.
 decided-approved-settled = You approved request {$id}. {$status}
 decided-approved-applying = You approved request {$id}; it is being applied.
+decided-scheduled = You approved request {$id}. It applies at {$at}; until then it can be cancelled.
 decided-cancelled = Request {$id} is cancelled.
 
 unknown-stock = Stock `{$given}` is not on the allow-list. Check the spelling and use /budget show <stock_id or name>; put a name with spaces in quotes.
@@ -53,3 +55,12 @@ api-wrong-stock = WeChat Pay answered about stock {$received} when asked about s
 api-unconfirmed = WeChat Pay's answer shows {$field} {$shown}, not the requested {$target} (Request-ID {$request_id})
 api-unset = unset
 api-none = none
+
+# Hard limits of [approval] and `at <when>` times that cannot be used.
+limit-above-max-target = {$target} is above this bot's hard limit max_target of {$max}; nobody can approve it. Use at most {$max}, or ask an admin to change [approval] max_target.
+limit-increase-too-large = {$current} → {$target} (+{$by}%) is past this bot's hard limit max_increase_percent of {$max_percent}%; nobody can approve it. Use at most {$allowed}, or ask an admin to change [approval] max_increase_percent.
+limit-increase-from-zero = {$current} → {$target} (a raise from 0) is past this bot's hard limit max_increase_percent of {$max_percent}%; nobody can approve it. Ask an admin to change [approval] max_increase_percent.
+schedule-not-in-future = {$at} is not in the future. Give a later time, e.g. `at +2h` or `at 20:00` (the next 20:00).
+schedule-too-far = {$at} is more than {$days} days ahead; a change can be scheduled at most {$days} days ahead.
+schedule-too-far-unknown = That time is more than {$days} days ahead; a change can be scheduled at most {$days} days ahead.
+not-a-time = `{$given}` is not a time. Write `20:00` (the next 20:00), `2026-06-18 20:00`, `2026-06-18T20:00:00+08:00` or `+90m`.

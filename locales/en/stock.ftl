@@ -23,6 +23,7 @@ state-expired = Expired
 state-cancelled = Cancelled
 state-stale = Stale
 state-failed = Failed
+state-scheduled = Scheduled
 
 status-by-at = {" "}by {$name} at {$time}
 status-by = {" "}by {$name}
@@ -37,6 +38,7 @@ status-stale = Stale: {$detail}
 status-stale-unknown = Stale: the live value changed
 status-failed = Failed: {$detail}
 status-failed-unknown = Failed: see the audit log
+status-scheduled = Approved{$by_at}; applies at {$at}
 
 card-title = Budget change {$id} — {$state}
 card-text =
@@ -50,11 +52,17 @@ card-text =
     Expires: {$expires}
     May approve: {$approvers}
 card-no-reason = (none given)
+card-needs = Needs: {$approvals} from different people
+card-applies-at = Applies at: {$at} once approved
+approvals-one = 1 approval
+approvals-many = {$count} approvals
 card-approved-by = Approved by: {$names}
 card-status = Status: {$status}
 card-result = Result: total {$total}, daily {$daily}, sent today {$sent_today}, sent total {$sent_total}, state {$state}
 
-request-line = {$id} {$verb} {$stock} {$current} → {$target} by {$requester} (expires {$expires}; {$status})
+request-line = {$id} {$verb} {$stock} {$current} → {$target} by {$requester} ({$expires}{$status}{$schedule})
+request-line-expires = expires {$time};{" "}
+request-line-schedule = ; applies at {$at} once approved
 
 audit-bot = bot
 audit-line = #{$seq} {$time} {$request} {$stock} {$action} by {$actor}: {$from} → {$to} ({$field} {$before} → {$after})

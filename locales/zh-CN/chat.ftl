@@ -44,6 +44,7 @@ opt-limit = 新的上限
 opt-reason = 原因（审批人可见）
 opt-request = 申请编号或 `last`
 opt-count = 条数（1-50）
+opt-at = 批准后的生效时间：20:00、2026-06-18 20:00、RFC 3339 时间或 +90m
 
 # 控制台如何显示每个事件；卡片的 text 从新的一行开始。
 console-reply = [#{$channel}] 机器人：{$text}

@@ -3,13 +3,13 @@
 help-head = 预算命令：
 help-line = `{$usage}` - {$about}
 help-about-show = 查看批次的每日发放次数上限和发放次数总上限
-help-about-set-daily = 申请修改批次的每日发放次数上限（max_count_per_day）
-help-about-set-total = 申请修改批次的发放次数总上限（max_count）
-help-about-pending = 列出待审批的变更
+help-about-set-daily = 申请修改批次的每日发放次数上限（max_count_per_day），可立即生效或用 `at` 指定时间
+help-about-set-total = 申请修改批次的发放次数总上限（max_count），可立即生效或用 `at` 指定时间
+help-about-pending = 列出待审批或等待定时生效的变更
 help-about-cancel = 按申请编号撤销待审批的变更，`last` 表示最近的一个申请
 help-about-history = 列出批次最近的变更（默认 10 条，最多 50 条）
 help-about-help = 显示本帮助
-help-tail = <stock> 是允许列表中的批次ID（stock_id）或名称；含空格的名称请加引号，如 "Spring sale"。<limit> 是 0 到 {$max} 之间的整数，如 20000 或 20,000，数字中不要有空格。原因可选，最多 {$reason_max} 个字符；以数字开头时请加引号，如 "2nd push"。
+help-tail = <stock> 是允许列表中的批次ID（stock_id）或名称；含空格的名称请加引号，如 "Spring sale"。<limit> 是 0 到 {$max} 之间的整数，如 20000 或 20,000，数字中不要有空格。原因可选，最多 {$reason_max} 个字符；以数字开头时请加引号，如 "2nd push"。`at <when>` 让已批准的变更在指定时间生效：`at 20:00`（下一个 20:00）、`at 2026-06-18 20:00`、`at 2026-06-18T20:00:00+08:00` 或 `at +90m`；须在 {$days} 天之内。
 
 parse-not-a-command = 命令以 /budget 加一个空格开头；试试 `/budget help`。
 parse-missing-subcommand = `/budget` 后面需要子命令。{$help}

@@ -1,6 +1,7 @@
 # 回复操作者，以及说明应当怎么做的拒绝。
 
-created = 申请 {$id} 已保存：{$stock} {$current} → {$target}。需要在 {$expires} 前获得 {$need} 个批准；审批卡片已发到审批频道。
+created = 申请 {$id} 已保存：{$stock} {$current} → {$target}。需要在 {$expires} 前获得 {$approvals}{$schedule}；审批卡片已发到审批频道。
+created-schedule = ，批准后于 {$at} 生效
 pending-none = 没有待审批的申请。
 pending-head = 待审批的申请共 {$count} 个：
 history-none = 批次 {$stock} 还没有记录。
@@ -10,6 +11,7 @@ decided-approval = 你对申请 {$id} 的批准已记录：{$have}/{$need}。
 decided-rejected = 你已驳回申请 {$id}。
 decided-approved-settled = 你已批准申请 {$id}。{$status}
 decided-approved-applying = 你已批准申请 {$id}，正在执行。
+decided-scheduled = 你已批准申请 {$id}。它将于 {$at} 生效；在此之前仍可撤销。
 decided-cancelled = 申请 {$id} 已撤销。
 
 unknown-stock = 批次 `{$given}` 不在允许列表中。请检查拼写，并使用 /budget show <stock_id or name>；含空格的名称请加引号。
@@ -53,3 +55,12 @@ api-wrong-stock = 查询批次 {$expected} 时微信支付返回了批次 {$rece
 api-unconfirmed = 微信支付的应答显示 {$field} 为 {$shown}，而不是申请的 {$target}（Request-ID {$request_id}）
 api-unset = 未设置
 api-none = 无
+
+# [approval] 的硬性上限，以及无法使用的 `at <when>` 时间。
+limit-above-max-target = {$target} 超过了本机器人的硬性上限 max_target（{$max}），任何人都无法批准。请使用不超过 {$max} 的数值，或请管理员修改 [approval] max_target。
+limit-increase-too-large = {$current} → {$target}（+{$by}%）超过了本机器人的硬性上限 max_increase_percent（{$max_percent}%），任何人都无法批准。请使用不超过 {$allowed} 的数值，或请管理员修改 [approval] max_increase_percent。
+limit-increase-from-zero = {$current} → {$target}（从 0 提高）超过了本机器人的硬性上限 max_increase_percent（{$max_percent}%），任何人都无法批准。请管理员修改 [approval] max_increase_percent。
+schedule-not-in-future = {$at} 不是将来的时间。请给出更晚的时间，如 `at +2h` 或 `at 20:00`（下一个 20:00）。
+schedule-too-far = {$at} 在 {$days} 天之后；变更最多只能提前 {$days} 天定时。
+schedule-too-far-unknown = 该时间在 {$days} 天之后；变更最多只能提前 {$days} 天定时。
+not-a-time = `{$given}` 不是时间。请写 `20:00`（下一个 20:00）、`2026-06-18 20:00`、`2026-06-18T20:00:00+08:00` 或 `+90m`。

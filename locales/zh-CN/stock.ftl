@@ -22,6 +22,7 @@ state-expired = 已过期
 state-cancelled = 已撤销
 state-stale = 已过时
 state-failed = 失败
+state-scheduled = 已定时
 
 status-by-at = （{$name}，{$time}）
 status-by = （{$name}）
@@ -36,6 +37,7 @@ status-stale = 已过时：{$detail}
 status-stale-unknown = 已过时：实时值已变化，未发送任何请求。请重新提交申请。
 status-failed = 失败：{$detail}
 status-failed-unknown = 失败：原因见通知频道中的消息
+status-scheduled = 已批准{$by_at}，将于 {$at} 生效
 
 card-title = 预算变更 {$id} — {$state}
 card-text =
@@ -49,11 +51,17 @@ card-text =
     过期时间：{$expires}
     可批准者：{$approvers}
 card-no-reason = （未填写）
+card-needs = 需要：{$approvals}（须来自不同的人）
+card-applies-at = 生效时间：批准后于 {$at} 生效
+approvals-one = 1 个批准
+approvals-many = {$count} 个批准
 card-approved-by = 已批准者：{$names}
 card-status = 状态：{$status}
 card-result = 结果：发放次数总上限 {$total}，每日发放次数上限 {$daily}，当天已发放次数 {$sent_today}，已发放总次数 {$sent_total}，批次状态 {$state}
 
-request-line = {$id} {$verb} {$stock} {$current} → {$target}，申请人 {$requester}（{$expires} 过期；{$status}）
+request-line = {$id} {$verb} {$stock} {$current} → {$target}，申请人 {$requester}（{$expires}{$status}{$schedule}）
+request-line-expires = {$time} 过期；
+request-line-schedule = ；批准后于 {$at} 生效
 
 audit-bot = 机器人
 audit-line = #{$seq} {$time} {$request} {$stock} {$actor} {$action}：{$from} → {$to}（{$field} {$before} → {$after}）

@@ -1,9 +1,11 @@
-//! Requesting a change: check it against the live stock, store it with its fixed request
-//! number and body, post its card.
+//! Requesting a change: check its schedule, check it against the live stock and the hard
+//! limits, fix how many approvals it needs, store it with its fixed request number and body,
+//! post its card.
 
 use crate::domain::budget::check_change;
 use crate::domain::policy;
 use crate::domain::request::{Actor, ChangeRequest, RequestId, RequestState, SentCounts};
+use crate::domain::schedule::{self, When};
 use crate::failpoint;
 use crate::store::{AuditNote, CardKey};
 use crate::wechatpay::model::{OutRequestNo, UpdateMode};
@@ -12,7 +14,6 @@ use super::{messages, App, AppError, Denial, NoticeKind, Outcome, ReadPurpose};
 
 impl App {
     /// `/budget set-daily|set-total`: checks the live stock, stores the request, posts its card.
-    #[tracing::instrument(skip_all, fields(stock = %crate::domain::text::echo(token), actor = %actor.id))]
     pub async fn request_change(
         &self,
         actor: &Actor,
@@ -21,9 +22,31 @@ impl App {
         target: i64,
         reason: Option<String>,
     ) -> Result<Outcome, AppError> {
+        self.request_change_at(actor, token, mode, target, reason, None)
+            .await
+    }
+
+    /// [`App::request_change`], applied once approved and `at` has come (`None`: at once).
+    #[tracing::instrument(skip_all, fields(stock = %crate::domain::text::echo(token), actor = %actor.id))]
+    pub async fn request_change_at(
+        &self,
+        actor: &Actor,
+        token: &str,
+        mode: UpdateMode,
+        target: i64,
+        reason: Option<String>,
+        at: Option<When>,
+    ) -> Result<Outcome, AppError> {
         if let Err(denied) = policy::may_request(actor) {
             return Ok(denied.into());
         }
+        let apply_at = match at
+            .map(|when| schedule::resolve(&when, self.clock.now(), &self.display.timezone))
+            .transpose()
+        {
+            Ok(apply_at) => apply_at,
+            Err(refusal) => return Ok(Denial::Schedule(refusal).into()),
+        };
         let stock = match self.resolve_stock(token) {
             Ok(stock) => stock,
             Err(denied) => return Ok(denied.into()),
@@ -43,6 +66,9 @@ impl App {
             Ok(current) => current,
             Err(refusal) => return Ok(Denial::Change(refusal).into()),
         };
+        if let Err(refusal) = self.approval.hard_limits().check(current, target) {
+            return Ok(Denial::Limit(refusal).into());
+        }
         let now = self.clock.now();
         let id = RequestId::generate();
         let out_request_no = OutRequestNo::new(format!("bb-{now}-{id}"))
@@ -66,7 +92,7 @@ impl App {
             out_request_no,
             state: RequestState::Pending,
             approvals: Vec::new(),
-            required_approvals: self.approval.required_approvals.max(1),
+            required_approvals: self.approval.required_for(current, target),
             decided_by: None,
             decided_at: None,
             outcome_detail: None,
@@ -74,6 +100,8 @@ impl App {
             result: None,
             card: None,
             update_body: None,
+            apply_at,
+            reminded_at: None,
         };
         let request = ChangeRequest {
             update_body: Some(

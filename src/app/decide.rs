@@ -106,6 +106,13 @@ impl App {
                 .await;
                 Ok(decided(request, Decided::Rejected))
             }
+            DecideOutcome::Scheduled { at } => {
+                self.announce(NoticeKind::Scheduled, &request, Some(actor), || {
+                    messages::scheduled_notice(&actor.display, &request, at)
+                })
+                .await;
+                Ok(decided(request, Decided::Scheduled { at }))
+            }
             DecideOutcome::Approved => {
                 self.announce(NoticeKind::Approved, &request, Some(actor), || {
                     messages::approved_notice(&actor.display, &request)
@@ -122,7 +129,8 @@ impl App {
         }
     }
 
-    /// `/budget cancel`: the requester withdraws a pending request.
+    /// `/budget cancel`: the requester withdraws a pending request, or a scheduled one before
+    /// its time.
     pub async fn cancel(&self, actor: &Actor, token: &str) -> Result<Outcome, AppError> {
         let request = match self.find(token)? {
             Ok(request) => request,

@@ -22,6 +22,18 @@ use crate::wechatpay::{ApiError, StockEntity};
 
 use super::outcome::{Decided, Denial, Outcome, ReadPurpose};
 
+mod schedule;
+pub use schedule::*;
+
+/// `1 approval`, `2 approvals`.
+pub fn approvals_text(lang: Lang, n: u32) -> String {
+    if n == 1 {
+        t!(lang, "approvals-one")
+    } else {
+        t!(lang, "approvals-many", count = n)
+    }
+}
+
 /// `unlimited` for an absent limit, else the grouped number.
 pub fn limit_text(lang: Lang, value: Option<i64>) -> String {
     value.map(group).unwrap_or_else(|| t!(lang, "unlimited"))
@@ -70,6 +82,7 @@ pub fn state_text(lang: Lang, state: RequestState) -> String {
         RequestState::Cancelled => t!(lang, "state-cancelled"),
         RequestState::Stale => t!(lang, "state-stale"),
         RequestState::Failed => t!(lang, "state-failed"),
+        RequestState::Scheduled => t!(lang, "state-scheduled"),
     }
 }
 
@@ -126,6 +139,12 @@ pub fn status_line(lang: Lang, request: &ChangeRequest) -> String {
                 None => t!(lang, "status-failed-unknown"),
             }
         }
+        RequestState::Scheduled => t!(
+            lang,
+            "status-scheduled",
+            by_at = by_at(by),
+            at = request.apply_at.map(local_time).unwrap_or_default()
+        ),
     }
 }
 
@@ -175,6 +194,16 @@ pub fn card_text_with(
         expires = expires,
         approvers = approvers,
     )];
+    if request.required_approvals > 1 {
+        lines.push(t!(
+            lang,
+            "card-needs",
+            approvals = approvals_text(lang, request.required_approvals)
+        ));
+    }
+    if let Some(at) = request.apply_at {
+        lines.push(t!(lang, "card-applies-at", at = local_time(at)));
+    }
     if !request.approvals.is_empty() {
         let names: Vec<_> = request
             .approvals
@@ -204,6 +233,18 @@ pub fn request_line(lang: Lang, request: &ChangeRequest) -> String {
         UpdateMode::MaxCount => "set-total",
         UpdateMode::MaxCountPerDay => "set-daily",
     };
+    let schedule = match (request.state, request.apply_at) {
+        (RequestState::Pending, Some(at)) => t!(lang, "request-line-schedule", at = local_time(at)),
+        _ => String::new(),
+    };
+    let expires = match request.state {
+        RequestState::Pending => t!(
+            lang,
+            "request-line-expires",
+            time = time_text(lang, request.expires_at)
+        ),
+        _ => String::new(),
+    };
     t!(
         lang,
         "request-line",
@@ -213,8 +254,9 @@ pub fn request_line(lang: Lang, request: &ChangeRequest) -> String {
         current = group(request.current),
         target = group(request.target),
         requester = request.requester.display,
-        expires = time_text(lang, request.expires_at),
+        expires = expires,
         status = status_line(lang, request),
+        schedule = schedule,
     )
 }
 
@@ -284,8 +326,12 @@ pub fn outcome(lang: Lang, outcome: &Outcome) -> String {
             stock = request.stock_label(),
             current = group(request.current),
             target = group(request.target),
-            need = request.required_approvals,
+            approvals = approvals_text(lang, request.required_approvals),
             expires = time_text(lang, request.expires_at),
+            schedule = request
+                .apply_at
+                .map(|at| t!(lang, "created-schedule", at = local_time(at)))
+                .unwrap_or_default(),
         ),
         Outcome::Decided { request, decided } => decided_text(lang, request, *decided),
         Outcome::Pending(list) if list.is_empty() => t!(lang, "pending-none"),
@@ -324,6 +370,7 @@ fn decided_text(lang: Lang, request: &ChangeRequest, decided: Decided) -> String
             status = status_line(lang, request)
         ),
         Decided::Approved { settled: false } => t!(lang, "decided-approved-applying", id = id),
+        Decided::Scheduled { at } => t!(lang, "decided-scheduled", id = id, at = local_time(at)),
         Decided::Cancelled => t!(lang, "decided-cancelled", id = id),
     }
 }
@@ -335,6 +382,8 @@ pub fn denial(lang: Lang, denial: &Denial) -> String {
         Denial::UnknownStock(unknown) => unknown.text(lang),
         Denial::Policy(reason) => deny_reason(lang, reason),
         Denial::Change(refusal) => change_refusal(lang, refusal),
+        Denial::Limit(refusal) => limit_refusal(lang, refusal),
+        Denial::Schedule(refusal) => schedule_refusal(lang, refusal),
         Denial::StockUnreadable {
             label,
             purpose: ReadPurpose::Show,
@@ -454,8 +503,18 @@ pub fn cancelled_notice(actor: &str, request: &ChangeRequest) -> Localized {
     Localized::new(|lang| t!(lang, "notice-cancelled", actor = actor, id = request.id))
 }
 
+/// Names the requester, who is the one to act on it.
 pub fn expired_notice(request: &ChangeRequest) -> Localized {
-    Localized::new(|lang| t!(lang, "notice-expired", id = request.id))
+    Localized::new(|lang| {
+        t!(
+            lang,
+            "notice-expired",
+            requester = request.requester.display,
+            id = request.id,
+            have = request.approvals.len(),
+            approvals = approvals_text(lang, request.required_approvals)
+        )
+    })
 }
 
 /// A request reached a final state (`detail` is its outcome detail).

@@ -6,16 +6,18 @@
 mod apply;
 mod create;
 mod decide;
+mod due;
 pub mod input;
 pub mod messages;
 pub mod outcome;
 pub mod ports;
 pub mod queries;
 pub mod runtime;
+mod watch;
 
 use std::sync::Arc;
 
-use crate::config::{ApprovalConfig, StockConfig};
+use crate::config::{ApprovalConfig, DisplayConfig, StockConfig, WatchConfig};
 use crate::domain::command::{self, Command, UnknownStock};
 use crate::domain::request::{Actor, ChangeRequest, RequestState};
 use crate::i18n::Localized;
@@ -46,6 +48,8 @@ pub struct AppParts {
     pub api: Arc<dyn CouponApi>,
     pub store: SharedStore,
     pub clock: Arc<dyn Clock>,
+    pub display: DisplayConfig,
+    pub watch: Option<WatchConfig>,
 }
 
 impl AppParts {
@@ -58,6 +62,8 @@ impl AppParts {
             notifier,
             self.clock,
         )
+        .with_display(self.display)
+        .with_watch(self.watch)
     }
 }
 
@@ -69,6 +75,10 @@ pub struct App {
     store: SharedStore,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
+    display: DisplayConfig,
+    watch: Option<WatchConfig>,
+    /// When the stocks were last watched (app clock), so each sweep knows whether it is time.
+    watched_at: std::sync::Mutex<Option<u64>>,
 }
 
 impl App {
@@ -87,7 +97,24 @@ impl App {
             store: store.into(),
             notifier,
             clock,
+            display: DisplayConfig::default(),
+            watch: None,
+            watched_at: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The time zone `at HH:MM` is read in and new times are written in (default
+    /// Asia/Shanghai). One per process: plain-text messages read it.
+    pub fn with_display(mut self, display: DisplayConfig) -> Self {
+        messages::set_timezone(display.timezone.clone());
+        self.display = display;
+        self
+    }
+
+    /// Burn alerts: with `Some`, each sweep reads the stocks once `interval` has passed.
+    pub fn with_watch(mut self, watch: Option<WatchConfig>) -> Self {
+        self.watch = watch;
+        self
     }
 
     pub fn store(&self) -> &SharedStore {
@@ -133,13 +160,17 @@ impl App {
                 stock,
                 limit,
                 reason,
+                at,
             } => {
-                self.request_change(actor, &stock, mode, limit, reason)
+                self.request_change_at(actor, &stock, mode, limit, reason, at)
                     .await
             }
-            Command::Pending => Ok(Outcome::Pending(
-                self.store.open_requests(&[RequestState::Pending])?,
-            )),
+            Command::Pending => {
+                Ok(Outcome::Pending(self.store.open_requests(&[
+                    RequestState::Pending,
+                    RequestState::Scheduled,
+                ])?))
+            }
             Command::Cancel { request } => self.cancel(actor, &request).await,
             Command::History { stock, count } => self.history(&stock, count as usize),
             Command::Help => Ok(Outcome::Help),

@@ -4,8 +4,10 @@
 
 use crate::domain::budget::ChangeRefusal;
 use crate::domain::command::{ParseError, UnknownStock};
+use crate::domain::limit::LimitRefusal;
 use crate::domain::policy::DenyReason;
 use crate::domain::request::ChangeRequest;
+use crate::domain::schedule::ScheduleRefusal;
 use crate::store::AuditEntry;
 use crate::wechatpay::{ApiError, StockEntity};
 
@@ -76,6 +78,10 @@ pub enum Denial {
     Policy(DenyReason),
     /// The change is one the API cannot make on the live stock.
     Change(ChangeRefusal),
+    /// The change is past a hard limit of `[approval]`: nobody may approve it.
+    Limit(LimitRefusal),
+    /// The `at` time is past or too far ahead.
+    Schedule(ScheduleRefusal),
     /// The live stock could not be read, so nothing was shown or stored.
     StockUnreadable {
         label: String,
@@ -105,6 +111,10 @@ pub enum Decided {
     /// could not be read back afterwards, and is still being applied.
     Approved {
         settled: bool,
+    },
+    /// The quorum was met before the request's time: it applies at `at`.
+    Scheduled {
+        at: u64,
     },
     Rejected,
     Cancelled,

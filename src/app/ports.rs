@@ -52,8 +52,13 @@ pub enum NoticeKind {
     Requested,
     Approval,
     Approved,
+    /// Approved before its time: it applies at its `apply_at`.
+    Scheduled,
+    /// The approvers are reminded of a request still pending.
+    Reminder,
     Rejected,
     Cancelled,
+    /// The request expired; its requester is told.
     Expired,
     Applied,
     Stale,
@@ -106,6 +111,15 @@ pub trait Notifier: Send + Sync {
     }
     /// Re-renders the card after any change of the request.
     async fn update_card(&self, request: &ChangeRequest) -> Result<(), NotifyError>;
-    /// Announces an event in the notifications channel.
+    /// Announces an event in the notifications channel. A [`NoticeKind::Reminder`] goes to
+    /// the approvers (on the card, where the platform can reply to it, naming them); an
+    /// [`NoticeKind::Expired`] names the requester.
     async fn notify(&self, notice: &Notice) -> Result<(), NotifyError>;
+    /// Posts an alert about a stock, not a request (burn alerts), in the notifications
+    /// channel. A platform that cannot refuses, and the alert is logged instead.
+    async fn alert(&self, _text: &Localized) -> Result<(), NotifyError> {
+        Err(NotifyError(
+            "this platform does not post stock alerts".into(),
+        ))
+    }
 }

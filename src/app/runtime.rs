@@ -1,5 +1,6 @@
 //! One runtime owns time for every adapter: it recovers once at start, runs the sweeps
-//! (expiry, unresolved retries, cards never posted), tracks the work in flight and ends it
+//! (expiry, unresolved retries, cards never posted) and the ticks (reminders, scheduled
+//! changes whose time has come, burn-alert watching), tracks the work in flight and ends it
 //! within a bounded grace period at shutdown. Adapters hand it their events' work; none keeps
 //! a timer of its own.
 
@@ -16,6 +17,11 @@ use super::{App, AppError};
 
 /// How often pending requests are checked for expiry, and unconfirmed ones retried.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How often what comes due with time is checked: reminders, scheduled changes, the watch
+/// interval. Each check reads only the open-request index (and the stocks, when the watch
+/// interval has passed), so a scheduled change applies within this of its time.
+pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// At shutdown, how long work in flight (handlers, a sweep) may take to finish. Whatever is
 /// still running then is dropped: every state change is one atomic store transaction, and a
@@ -61,8 +67,8 @@ impl Runtime {
     }
 
     /// One sweep: expire what is past its TTL, post cards never posted, retry requests whose
-    /// outcome is unresolved. Both halves run even when the first fails; the failures are
-    /// returned (each already logged).
+    /// outcome is unresolved, then [`Runtime::tick`]. Every part runs even when one fails;
+    /// the failures are returned (each already logged).
     pub async fn sweep(&self) -> Vec<AppError> {
         let mut failed = Vec::new();
         if let Err(e) = self.app.expire_due().await {
@@ -73,22 +79,54 @@ impl Runtime {
             tracing::error!(error = %e, "retrying unresolved requests failed");
             failed.push(e);
         }
+        failed.extend(self.tick().await);
         failed
     }
 
-    /// Sweeps every `interval` (the first at once) until shutdown begins, as tracked work.
+    /// What comes due with time: reminders, scheduled changes whose time has come, and the
+    /// burn-alert watch once its interval has passed (all by the app's clock).
+    pub async fn tick(&self) -> Vec<AppError> {
+        let mut failed = Vec::new();
+        if let Err(e) = self.app.remind_due().await {
+            tracing::error!(error = %e, "reminding approvers failed");
+            failed.push(e);
+        }
+        if let Err(e) = self.app.apply_due().await {
+            tracing::error!(error = %e, "applying scheduled changes failed");
+            failed.push(e);
+        }
+        if let Err(e) = self.app.watch_due().await {
+            tracing::error!(error = %e, "watching the stocks failed");
+            failed.push(e);
+        }
+        failed
+    }
+
+    /// Sweeps every `interval` (the first at once) and ticks every [`TICK_INTERVAL`] (or
+    /// `interval`, when shorter) in between, until shutdown begins, as tracked work.
     fn spawn_sweeps(&self, interval: Duration) {
         let runtime = self.clone();
         self.work.tasks.spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
+            let every = interval.min(TICK_INTERVAL);
+            let mut ticks = tokio::time::interval(every);
+            let mut last_sweep: Option<tokio::time::Instant> = None;
             loop {
                 tokio::select! {
                     () = runtime.work.stop.cancelled() => return,
                     _ = ticks.tick() => {}
                 }
+                let now = tokio::time::Instant::now();
+                let sweep = last_sweep.is_none_or(|at| now.duration_since(at) >= interval);
+                if sweep {
+                    last_sweep = Some(now);
+                }
                 runtime
                     .run(async {
-                        runtime.sweep().await;
+                        if sweep {
+                            runtime.sweep().await;
+                        } else {
+                            runtime.tick().await;
+                        }
                     })
                     .await;
             }

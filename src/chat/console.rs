@@ -15,12 +15,14 @@ use serde::Serialize;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use crate::app::runtime::Runtime;
-use crate::app::{messages, App, AppError, Input, Notice, Notifier, NotifyError, Outcome};
+use crate::app::{
+    messages, App, AppError, Input, Notice, NoticeKind, Notifier, NotifyError, Outcome,
+};
 use crate::config::Capability;
 use crate::domain::policy::Decision;
 use crate::domain::request::{Actor, CardRef, ChangeRequest, Via};
 use crate::domain::text::{self, MAX_ECHO};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Localized};
 use crate::t;
 
 use super::{decision_for_emoji, CardView, APPROVE_EMOJI, REJECT_EMOJI};
@@ -157,14 +159,19 @@ impl ConsoleNotifier {
         Self { lang, ..self }
     }
 
-    fn card_text(&self, request: &ChangeRequest) -> String {
-        let lang = self.lang;
-        let approvers = if self.approvers.is_empty() {
-            messages::no_console_approvers(lang)
+    /// The approvers by name, as the card and reminders show them.
+    fn approvers_text(&self) -> String {
+        if self.approvers.is_empty() {
+            messages::no_console_approvers(self.lang)
         } else {
             let names: Vec<&str> = self.approvers.iter().map(String::as_str).collect();
-            messages::list(lang, &names)
-        };
+            messages::list(self.lang, &names)
+        }
+    }
+
+    fn card_text(&self, request: &ChangeRequest) -> String {
+        let lang = self.lang;
+        let approvers = self.approvers_text();
         let expires = messages::time_text(lang, request.expires_at);
         let card = CardView::new(lang, request, &approvers, &expires);
         let mut text = card.text;
@@ -210,14 +217,37 @@ impl Notifier for ConsoleNotifier {
     }
 
     async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
-        self.out.emit(
-            Event::new(
+        let mut event = match notice.kind {
+            // To the approvers, by name.
+            NoticeKind::Reminder => Event::new(
+                "notify",
+                Some(NOTIFICATIONS_CHANNEL),
+                messages::reminder_to(
+                    self.lang,
+                    &self.approvers_text(),
+                    notice.text.get(self.lang),
+                ),
+            ),
+            _ => Event::new(
                 "notify",
                 Some(NOTIFICATIONS_CHANNEL),
                 notice.text.get(self.lang),
-            )
-            .about(&notice.request),
-        );
+            ),
+        }
+        .about(&notice.request);
+        if notice.kind == NoticeKind::Expired {
+            event.to = Some(notice.request.requester.display.clone());
+        }
+        self.out.emit(event);
+        Ok(())
+    }
+
+    async fn alert(&self, text: &Localized) -> Result<(), NotifyError> {
+        self.out.emit(Event::new(
+            "notify",
+            Some(NOTIFICATIONS_CHANNEL),
+            text.get(self.lang),
+        ));
         Ok(())
     }
 }

@@ -70,7 +70,10 @@ pub enum Tone {
 impl Tone {
     pub fn of(state: RequestState) -> Self {
         match state {
-            RequestState::Pending | RequestState::Approved | RequestState::Submitting => Tone::Open,
+            RequestState::Pending
+            | RequestState::Approved
+            | RequestState::Submitting
+            | RequestState::Scheduled => Tone::Open,
             RequestState::Applied => Tone::Applied,
             RequestState::Failed | RequestState::Stale => Tone::Failed,
             RequestState::Rejected | RequestState::Expired | RequestState::Cancelled => Tone::Ended,

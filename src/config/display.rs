@@ -1,16 +1,32 @@
 //! `[display]`: which language the bot speaks (`"en"`, `"zh-CN"`, or `"auto"` to follow each
-//! reader's locale where the platform tells it).
+//! reader's locale where the platform tells it), and the time zone `at HH:MM` is read in, dates
+//! of burn alerts are counted in, and new times in plain-text messages are written in.
 
-use serde::Deserialize;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Deserializer};
 
 use crate::i18n::Lang;
 
+/// Where WeChat Pay's daily counts roll over.
+pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
+
 /// `[display]`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisplayConfig {
     #[serde(default)]
     pub language: Language,
+    #[serde(default = "d_timezone", deserialize_with = "de_timezone")]
+    pub timezone: TimeZone,
+}
+
+impl Default for DisplayConfig {
+    fn default() -> Self {
+        Self {
+            language: Language::default(),
+            timezone: d_timezone(),
+        }
+    }
 }
 
 /// `language = "en" | "zh-CN" | "auto"`.
@@ -58,6 +74,21 @@ impl Language {
     }
 }
 
+fn d_timezone() -> TimeZone {
+    TimeZone::get(DEFAULT_TIMEZONE).unwrap_or(TimeZone::UTC)
+}
+
+/// An IANA time zone name (`Asia/Shanghai`, `UTC`).
+fn de_timezone<'de, D: Deserializer<'de>>(d: D) -> Result<TimeZone, D::Error> {
+    let name = String::deserialize(d)?;
+    TimeZone::get(&name).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "`{}` is not a time zone; write an IANA name such as \"Asia/Shanghai\" or \"UTC\"",
+            crate::domain::text::bounded(&name, 40)
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +103,13 @@ mod tests {
         let parsed: DisplayConfig = toml::from_str("language = \"zh-CN\"").unwrap();
         assert_eq!(parsed.language, Language::ZhCn);
         assert!(toml::from_str::<DisplayConfig>("language = \"fr\"").is_err());
+    }
+
+    #[test]
+    fn both_keys_parse_together() {
+        let parsed: DisplayConfig =
+            toml::from_str("language = \"zh-CN\"\ntimezone = \"UTC\"").unwrap();
+        assert_eq!(parsed.language, Language::ZhCn);
+        assert_eq!(parsed.timezone, TimeZone::UTC);
     }
 }

@@ -1,5 +1,6 @@
 //! The limits a change moves: which one (total or daily), the highest value a limit may take,
-//! and the `out_request_no` that makes a change idempotent.
+//! the operator's hard limits on a change, and the `out_request_no` that makes a change
+//! idempotent.
 
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +73,62 @@ impl std::fmt::Display for OutRequestNo {
     }
 }
 
+/// The operator's hard limits (`[approval] max_target`, `max_increase_percent`): a change past
+/// them is refused when it is requested, whoever would approve it. Equal is allowed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HardLimits {
+    pub max_target: Option<i64>,
+    pub max_increase_percent: Option<u64>,
+}
+
+/// Which hard limit a change is past.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LimitRefusal {
+    AboveMaxTarget {
+        target: i64,
+        max: i64,
+    },
+    /// A raise of more than `max_percent` % of `current` (any raise from 0 is).
+    IncreaseTooLarge {
+        current: i64,
+        target: i64,
+        max_percent: u64,
+    },
+}
+
+impl HardLimits {
+    /// Checks a change from `current` to `target` (either limit, raise or lowering).
+    pub fn check(&self, current: i64, target: i64) -> Result<(), LimitRefusal> {
+        if let Some(max) = self.max_target.filter(|max| target > *max) {
+            return Err(LimitRefusal::AboveMaxTarget { target, max });
+        }
+        if let Some(max_percent) = self.max_increase_percent {
+            if increase_exceeds(current, target, max_percent) {
+                return Err(LimitRefusal::IncreaseTooLarge {
+                    current,
+                    target,
+                    max_percent,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a raise from `current` to `target` is more than `percent` % of `current`; a raise
+/// from 0 (or below) is past every percentage. In integers, so 10 % of 30 is exactly 3.
+pub fn increase_exceeds(current: i64, target: i64, percent: u64) -> bool {
+    let raise = i128::from(target) - i128::from(current);
+    raise > 0 && (current <= 0 || raise * 100 > i128::from(percent) * i128::from(current))
+}
+
+/// Whether a raise from `current` to `target` is at least `percent` % of `current`; a raise
+/// from 0 (or below) reaches every percentage.
+pub fn increase_reaches(current: i64, target: i64, percent: u64) -> bool {
+    let raise = i128::from(target) - i128::from(current);
+    raise > 0 && (current <= 0 || raise * 100 >= i128::from(percent) * i128::from(current))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +143,36 @@ mod tests {
         assert!(OutRequestNo::new("abc/123").is_err());
         assert!(OutRequestNo::new("AZaz09_-").is_ok());
         assert!(serde_json::from_str::<OutRequestNo>("\"bad!\"").is_err());
+    }
+
+    #[test]
+    fn hard_limits_refuse_above_and_allow_equal() {
+        let limits = HardLimits {
+            max_target: Some(1_000),
+            max_increase_percent: Some(100),
+        };
+        assert_eq!(limits.check(500, 1_000), Ok(()));
+        assert_eq!(
+            limits.check(900, 1_001),
+            Err(LimitRefusal::AboveMaxTarget {
+                target: 1_001,
+                max: 1_000
+            })
+        );
+        assert_eq!(limits.check(400, 800), Ok(()), "exactly +100 %");
+        assert!(matches!(
+            limits.check(400, 801),
+            Err(LimitRefusal::IncreaseTooLarge { .. })
+        ));
+        assert!(
+            matches!(
+                limits.check(0, 1),
+                Err(LimitRefusal::IncreaseTooLarge { .. })
+            ),
+            "a raise from 0 is past any percentage"
+        );
+        assert_eq!(limits.check(900, 10), Ok(()), "lowering is never too large");
+        assert_eq!(HardLimits::default().check(0, i64::MAX), Ok(()));
     }
 
     #[test]

@@ -1,8 +1,52 @@
-//! Who may request, approve, reject and cancel, the quorum, self-approval and expiry: pure
-//! functions from a request and an actor to the next request or a typed denial.
+//! Who may request, approve, reject and cancel, the quorum and its tiers, self-approval,
+//! expiry, reminders and schedules: pure functions from a request and an actor to the next
+//! request or a typed denial.
+
+use serde::Deserialize;
 
 use super::actor::Capability;
+use super::limit::increase_reaches;
 use super::request::{Actor, Approval, ChangeRequest, RequestState, Via};
+
+/// One `[[approval.tiers]]`: a raise that meets any of its conditions needs
+/// `required_approvals` different approvers.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// Reached by a raise of at least this share (in %) of the current value.
+    #[serde(default)]
+    pub min_increase_percent: Option<u64>,
+    /// Reached by a raise of at least this many coupons.
+    #[serde(default)]
+    pub min_increase: Option<i64>,
+    pub required_approvals: u32,
+}
+
+impl Tier {
+    /// Whether a change from `current` to `target` reaches this tier (only raises do).
+    pub fn reached(&self, current: i64, target: i64) -> bool {
+        let raise = i128::from(target) - i128::from(current);
+        let by_percent = self
+            .min_increase_percent
+            .is_some_and(|p| increase_reaches(current, target, p));
+        let by_count = self
+            .min_increase
+            .is_some_and(|m| raise > 0 && raise >= i128::from(m));
+        by_percent || by_count
+    }
+}
+
+/// The approvals a change from `current` to `target` needs, fixed when it is requested: the
+/// highest requirement among the tiers it reaches, never less than `base` (a lowering, or a
+/// raise that reaches no tier, needs `base`).
+pub fn required_approvals(base: u32, tiers: &[Tier], current: i64, target: i64) -> u32 {
+    tiers
+        .iter()
+        .filter(|tier| tier.reached(current, target))
+        .map(|tier| tier.required_approvals)
+        .fold(base, u32::max)
+        .max(1)
+}
 
 /// Approve or reject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +79,10 @@ pub enum DecideOutcome {
     },
     /// The quorum is met: the request is Approved and must be applied.
     Approved,
+    /// The quorum is met before the request's time: it waits, Scheduled, until `at`.
+    Scheduled {
+        at: u64,
+    },
     Rejected,
 }
 
@@ -100,10 +148,19 @@ pub fn decide(
             });
             let have = next.approvals.len() as u32;
             if have >= need {
-                next.state = RequestState::Approved;
                 next.decided_by = Some(actor.as_ref());
                 next.decided_at = Some(now);
-                Ok((next, DecideOutcome::Approved))
+                // A last approval after the scheduled time applies at once.
+                match request.apply_at.filter(|at| *at > now) {
+                    Some(at) => {
+                        next.state = RequestState::Scheduled;
+                        Ok((next, DecideOutcome::Scheduled { at }))
+                    }
+                    None => {
+                        next.state = RequestState::Approved;
+                        Ok((next, DecideOutcome::Approved))
+                    }
+                }
             } else {
                 Ok((next, DecideOutcome::Approval { have, need }))
             }
@@ -111,13 +168,16 @@ pub fn decide(
     }
 }
 
-/// The requester withdraws a pending request.
+/// The requester withdraws a pending request, or an approved one still waiting for its time.
 pub fn cancel(
     request: &ChangeRequest,
     actor: &Actor,
     now: u64,
 ) -> Result<ChangeRequest, DenyReason> {
-    if request.state != RequestState::Pending {
+    if !matches!(
+        request.state,
+        RequestState::Pending | RequestState::Scheduled
+    ) {
         return Err(DenyReason::NotPending {
             id: request.id.to_string(),
             state: request.state,
@@ -141,6 +201,31 @@ pub fn expire(request: &ChangeRequest, now: u64) -> Option<ChangeRequest> {
         let mut next = request.clone();
         next.state = RequestState::Expired;
         next.decided_at = Some(now);
+        next
+    })
+}
+
+/// A Scheduled request whose time has come becomes Approved, to be applied like any other.
+pub fn due(request: &ChangeRequest, now: u64) -> Option<ChangeRequest> {
+    let at = request.apply_at?;
+    (request.state == RequestState::Scheduled && now >= at).then(|| {
+        let mut next = request.clone();
+        next.state = RequestState::Approved;
+        next
+    })
+}
+
+/// A request still pending `remind_after` seconds after it was made, and not reminded yet,
+/// is marked reminded (the caller then reminds the approvers, once).
+pub fn remind(request: &ChangeRequest, remind_after: u64, now: u64) -> Option<ChangeRequest> {
+    let time_up = now >= request.created_at.saturating_add(remind_after);
+    (request.state == RequestState::Pending
+        && request.reminded_at.is_none()
+        && time_up
+        && !is_expired(request, now))
+    .then(|| {
+        let mut next = request.clone();
+        next.reminded_at = Some(now);
         next
     })
 }
@@ -179,6 +264,8 @@ pub(crate) mod tests {
             result: None,
             card: None,
             update_body: None,
+            apply_at: None,
+            reminded_at: None,
         }
     }
 
@@ -300,5 +387,151 @@ pub(crate) mod tests {
             cancel(&cancelled, &alice, 1002),
             Err(DenyReason::NotPending { .. })
         ));
+    }
+
+    #[test]
+    fn a_quorum_before_the_schedule_waits_and_after_it_applies_at_once() {
+        let mut r = request(1);
+        r.apply_at = Some(2000);
+        let (next, outcome) =
+            decide(&r, &approver("bob"), Decision::Approve, Via::Button, 1500).unwrap();
+        assert_eq!(outcome, DecideOutcome::Scheduled { at: 2000 });
+        assert_eq!(next.state, RequestState::Scheduled);
+        assert!(due(&next, 1999).is_none());
+        assert_eq!(due(&next, 2000).unwrap().state, RequestState::Approved);
+        let alice = Actor::new("console:alice", "alice", &[Capability::Requester]);
+        assert_eq!(
+            cancel(&next, &alice, 1600).unwrap().state,
+            RequestState::Cancelled
+        );
+        let (late, outcome) =
+            decide(&r, &approver("bob"), Decision::Approve, Via::Button, 2001).unwrap();
+        assert_eq!(outcome, DecideOutcome::Approved);
+        assert_eq!(late.state, RequestState::Approved);
+    }
+
+    #[test]
+    fn a_reminder_comes_once_while_pending() {
+        let r = request(1);
+        assert!(remind(&r, 600, 1599).is_none());
+        let reminded = remind(&r, 600, 1600).unwrap();
+        assert_eq!(reminded.reminded_at, Some(1600));
+        assert!(remind(&reminded, 600, 1700).is_none());
+        assert!(remind(&r, 600, 4600).is_none(), "not once expired");
+    }
+
+    #[test]
+    fn tiers_take_the_highest_requirement_reached() {
+        let tiers = [
+            Tier {
+                min_increase_percent: Some(50),
+                min_increase: None,
+                required_approvals: 2,
+            },
+            Tier {
+                min_increase_percent: None,
+                min_increase: Some(1_000_000),
+                required_approvals: 3,
+            },
+        ];
+        assert_eq!(required_approvals(1, &tiers, 100, 110), 1);
+        assert_eq!(required_approvals(1, &tiers, 100, 150), 2);
+        assert_eq!(required_approvals(1, &tiers, 100, 160), 2);
+        assert_eq!(required_approvals(1, &tiers, 10_000_000, 11_000_000), 3);
+        assert_eq!(required_approvals(1, &tiers, 100, 2_000_000), 3);
+        assert_eq!(required_approvals(1, &tiers, 0, 1), 2, "from 0");
+        assert_eq!(required_approvals(1, &tiers, 2_000_000, 1), 1, "lowering");
+        assert_eq!(required_approvals(2, &[], 100, 1_000), 2);
+    }
+
+    mod tier_rule {
+        use super::*;
+        use crate::domain::limit::increase_reaches;
+        use proptest::prelude::*;
+
+        fn tier() -> impl Strategy<Value = Tier> {
+            (
+                proptest::option::of(0u64..2_000),
+                proptest::option::of(1i64..10_000_000),
+                1u32..6,
+            )
+                .prop_filter("a tier has a condition", |(p, m, _)| {
+                    p.is_some() || m.is_some()
+                })
+                .prop_map(
+                    |(min_increase_percent, min_increase, required_approvals)| Tier {
+                        min_increase_percent,
+                        min_increase,
+                        required_approvals,
+                    },
+                )
+        }
+
+        proptest! {
+            /// The requirement is the base or the highest reached tier's, whichever is more;
+            /// a lowering (or no change) needs the base; a tier is reached exactly when one of
+            /// its conditions is met.
+            #[test]
+            fn the_highest_reached_requirement_applies(
+                base in 1u32..4,
+                tiers in proptest::collection::vec(tier(), 0..5),
+                current in 0i64..100_000_000,
+                target in 0i64..100_000_000,
+            ) {
+                let need = required_approvals(base, &tiers, current, target);
+                let raise = target - current;
+                let reached: Vec<&Tier> = tiers
+                    .iter()
+                    .filter(|t| {
+                        raise > 0
+                            && (t.min_increase.is_some_and(|m| raise >= m)
+                                || t.min_increase_percent.is_some_and(|p| {
+                                    increase_reaches(current, target, p)
+                                }))
+                    })
+                    .collect();
+                prop_assert!(need >= base);
+                for tier in &reached {
+                    prop_assert!(need >= tier.required_approvals);
+                }
+                prop_assert!(
+                    need == base || reached.iter().any(|t| t.required_approvals == need),
+                    "{} is neither the base nor a reached tier's", need
+                );
+                if raise <= 0 {
+                    prop_assert_eq!(need, base);
+                }
+            }
+
+            /// A bigger raise from the same value never needs fewer approvals.
+            #[test]
+            fn a_bigger_raise_never_needs_fewer(
+                tiers in proptest::collection::vec(tier(), 0..5),
+                current in 0i64..10_000_000,
+                raise in 0i64..10_000_000,
+                more in 0i64..10_000_000,
+            ) {
+                let smaller = required_approvals(1, &tiers, current, current + raise);
+                let bigger = required_approvals(1, &tiers, current, current + raise + more);
+                prop_assert!(bigger >= smaller);
+            }
+
+            /// A raise by exactly a tier's percentage reaches it; one coupon less does not
+            /// (when that is still a raise and no other condition is met).
+            #[test]
+            fn percentages_are_reached_at_equality(
+                percent in 1u64..1_000,
+                current in 1i64..1_000_000,
+            ) {
+                let tier = Tier { min_increase_percent: Some(percent), min_increase: None, required_approvals: 2 };
+                let exact = i128::from(current) * i128::from(percent);
+                if exact % 100 == 0 {
+                    let target = current + (exact / 100) as i64;
+                    prop_assert!(tier.reached(current, target));
+                    prop_assert!(!tier.reached(current, target - 1) || target - 1 == current);
+                }
+                prop_assert!(tier.reached(0, 1), "a raise from 0 reaches every percentage");
+            }
+        }
     }
 }

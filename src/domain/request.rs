@@ -53,13 +53,16 @@ pub struct Approval {
 }
 
 /// The life of a request. Pending → Approved → Submitting → Applied | Failed | Stale;
-/// Pending → Rejected | Expired | Cancelled.
+/// Pending → Rejected | Expired | Cancelled. A request with a schedule that is approved before
+/// its time waits as Scheduled → Approved (at its time) | Cancelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RequestState {
     Pending,
     Approved,
     Submitting,
     Applied,
+    /// Approved, waiting for its `apply_at`; nothing is sent before it.
+    Scheduled,
     Rejected,
     Expired,
     Cancelled,
@@ -71,7 +74,10 @@ impl RequestState {
     pub fn is_terminal(self) -> bool {
         !matches!(
             self,
-            RequestState::Pending | RequestState::Approved | RequestState::Submitting
+            RequestState::Pending
+                | RequestState::Approved
+                | RequestState::Submitting
+                | RequestState::Scheduled
         )
     }
     pub fn as_str(self) -> &'static str {
@@ -80,6 +86,7 @@ impl RequestState {
             RequestState::Approved => "Approved",
             RequestState::Submitting => "Submitting",
             RequestState::Applied => "Applied",
+            RequestState::Scheduled => "Scheduled",
             RequestState::Rejected => "Rejected",
             RequestState::Expired => "Expired",
             RequestState::Cancelled => "Cancelled",
@@ -213,6 +220,13 @@ pub struct ChangeRequest {
     /// carry exactly these bytes.
     #[serde(default)]
     pub update_body: Option<String>,
+    /// When an approved change is to be applied (Unix seconds); `None`: at once. Requests
+    /// stored before schedules existed have none.
+    #[serde(default)]
+    pub apply_at: Option<u64>,
+    /// When the approvers were reminded of it, so they are reminded once, across restarts.
+    #[serde(default)]
+    pub reminded_at: Option<u64>,
 }
 
 impl ChangeRequest {
@@ -284,6 +298,22 @@ mod tests {
         }
         assert_eq!(RequestId::parse("last"), None);
         assert_eq!(RequestId::parse("abcdefg0"), None);
+    }
+
+    #[test]
+    fn requests_stored_before_schedules_still_read() {
+        let mut stored = serde_json::to_value(crate::domain::policy::tests::request(1)).unwrap();
+        let fields = stored.as_object_mut().unwrap();
+        fields.remove("apply_at");
+        fields.remove("reminded_at");
+        let read: ChangeRequest = serde_json::from_value(stored).unwrap();
+        assert_eq!((read.apply_at, read.reminded_at), (None, None));
+        let scheduled = serde_json::to_string(&RequestState::Scheduled).unwrap();
+        assert_eq!(
+            serde_json::from_str::<RequestState>(&scheduled).unwrap(),
+            RequestState::Scheduled
+        );
+        assert!(!RequestState::Scheduled.is_terminal());
     }
 
     #[test]

@@ -100,6 +100,7 @@ pub fn state_label(state: RequestState) -> &'static str {
         RequestState::Approved => "approved",
         RequestState::Submitting => "submitting",
         RequestState::Applied => "applied",
+        RequestState::Scheduled => "scheduled",
         RequestState::Rejected => "rejected",
         RequestState::Expired => "expired",
         RequestState::Cancelled => "cancelled",

@@ -111,18 +111,23 @@ contract!(
     a_held_lease_is_renewed_past_its_ttl,
     the_open_index_follows_every_transition,
     audit_tail_reads_one_stocks_newest_entries_first,
+    a_scheduled_request_stays_open_until_it_is_applied_or_cancelled,
+    marks_change_only_from_the_value_expected,
+    concurrent_marks_let_exactly_one_win,
 );
 
 /// Checks the indexed queries against full scans of the same store: `open_requests` against
 /// `all` (every open state, and a terminal one that matches nothing), and `audit_iter` and
 /// `audit_tail` of every stock, for every count, against the whole log.
 pub(super) fn indexes_match_a_full_scan(store: &dyn RequestStore) {
-    use RequestState::{Applied, Approved, Pending, Submitting};
+    use RequestState::{Applied, Approved, Pending, Scheduled, Submitting};
     let all = store.all().unwrap();
     for states in [
         &[Pending][..],
         &[Approved, Submitting],
         &[Pending, Approved, Submitting],
+        &[Pending, Scheduled],
+        &[Scheduled],
         &[Applied],
     ] {
         let scanned: Vec<&ChangeRequest> = all
@@ -590,4 +595,78 @@ fn audit_tail_reads_one_stocks_newest_entries_first<B: Backend>() {
     assert_eq!(seqs(of_stock), vec![1, 3, 5, 6], "oldest first");
     assert_eq!(store.audit_entries(Some("12")).unwrap().len(), 2);
     indexes_match_a_full_scan(&*store);
+}
+
+fn a_scheduled_request_stays_open_until_it_is_applied_or_cancelled<B: Backend>() {
+    use RequestState::{Approved, Cancelled, Pending, Scheduled};
+    let (_keep, raw) = B::open();
+    let store = shared::<B>(&raw);
+    let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    create(&store, &made("aaaaaaaa", "123", 1000));
+    create(&store, &made("bbbbbbbb", "123", 2000));
+    move_to(&store, "aaaaaaaa", Scheduled);
+    move_to(&store, "bbbbbbbb", Scheduled);
+    assert_eq!(open_ids(&store, &[Pending]), ids(&[]));
+    assert_eq!(
+        open_ids(&store, &[Pending, Scheduled]),
+        ids(&["aaaaaaaa", "bbbbbbbb"])
+    );
+    indexes_match_a_full_scan(&*store);
+    move_to(&store, "aaaaaaaa", Approved);
+    move_to(&store, "bbbbbbbb", Cancelled);
+    assert_eq!(open_ids(&store, &[Scheduled]), ids(&[]));
+    assert_eq!(open_ids(&store, &[Approved]), ids(&["aaaaaaaa"]));
+    indexes_match_a_full_scan(&*store);
+}
+
+fn marks_change_only_from_the_value_expected<B: Backend>() {
+    let (_keep, raw) = B::open();
+    let store = shared::<B>(&raw);
+    assert_eq!(store.mark("state:123").unwrap(), None);
+    assert!(store.swap_mark("state:123", None, Some("SENDING")).unwrap());
+    assert!(
+        !store.swap_mark("state:123", None, Some("PAUSED")).unwrap(),
+        "set already: not absent"
+    );
+    assert!(!store
+        .swap_mark("state:123", Some("PAUSED"), Some("STOPPED"))
+        .unwrap());
+    assert_eq!(store.mark("state:123").unwrap().as_deref(), Some("SENDING"));
+    assert!(store
+        .swap_mark("state:123", Some("SENDING"), Some("PAUSED"))
+        .unwrap());
+    assert_eq!(store.mark("state:123").unwrap().as_deref(), Some("PAUSED"));
+    assert_eq!(store.mark("state:124").unwrap(), None, "keys stay apart");
+    assert!(store.swap_mark("state:123", Some("PAUSED"), None).unwrap());
+    assert_eq!(store.mark("state:123").unwrap(), None);
+}
+
+fn concurrent_marks_let_exactly_one_win<B: Backend>() {
+    let (_keep, raw) = B::open();
+    let store = shared::<B>(&raw);
+    let threads = 8;
+    let barrier = Barrier::new(threads);
+    let wins: usize = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (store, barrier) = (&store, &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let value = format!("worker {i}");
+                    usize::from(
+                        store
+                            .swap_mark("alert:daily:123:80", None, Some(&value))
+                            .unwrap(),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert_eq!(wins, 1);
+    assert!(store
+        .mark("alert:daily:123:80")
+        .unwrap()
+        .unwrap()
+        .starts_with("worker "));
 }

@@ -23,6 +23,7 @@ struct State {
     open: BTreeSet<(u64, String)>,
     /// Each stock's audit entries, by index into `audit`, oldest first.
     audit_by_stock: HashMap<String, Vec<usize>>,
+    marks: HashMap<String, String>,
 }
 
 impl State {
@@ -225,5 +226,26 @@ impl RequestStore for MemoryStore {
 
     fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError> {
         Ok(self.state().leases.get(id).filter(|l| l.is_live()).cloned())
+    }
+
+    fn mark(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.state().marks.get(key).cloned())
+    }
+
+    fn swap_mark(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.marks.get(key).map(String::as_str) != expected {
+            return Ok(false);
+        }
+        match new {
+            Some(value) => state.marks.insert(key.to_string(), value.to_string()),
+            None => state.marks.remove(key),
+        };
+        Ok(true)
     }
 }

@@ -225,6 +225,19 @@ pub trait RequestStore: Send + Sync {
 
     /// The live lease on `id`, if any.
     fn lease(&self, id: &str) -> Result<Option<Lease>, StoreError>;
+
+    /// A small value remembered under `key` across restarts (burn-alert marks, the last seen
+    /// state of a stock), outside requests and the audit log.
+    fn mark(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Sets `key` to `new` (`None` removes it) if it still holds `expected` (`None`: absent),
+    /// atomically and durably; true when it did, false when the value had changed.
+    fn swap_mark(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, StoreError>;
 }
 
 impl dyn RequestStore {

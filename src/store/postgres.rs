@@ -560,6 +560,57 @@ impl RequestStore for PostgresStore {
             expires_at_ms: row.get::<_, i64>(1) as u64,
         }))
     }
+
+    fn mark(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_string();
+        let row = self.query("cannot read a mark", move |client| {
+            client.query_opt("SELECT value FROM marks WHERE key = $1", &[&key])
+        })?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    fn swap_mark(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (key, expected, new) = (
+            key.to_string(),
+            expected.map(str::to_string),
+            new.map(str::to_string),
+        );
+        self.query("cannot set a mark", move |client| {
+            let mut tx = client.transaction()?;
+            // Each arm is one conditional statement: a row changed only if it held `expected`
+            // (an insert only if there was none), so two instances racing set it once.
+            let swapped = match (&expected, &new) {
+                (None, Some(new)) => {
+                    tx.execute(
+                        "INSERT INTO marks (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        &[&key, new],
+                    )? == 1
+                }
+                (Some(expected), Some(new)) => {
+                    tx.execute(
+                        "UPDATE marks SET value = $3 WHERE key = $1 AND value = $2",
+                        &[&key, expected, new],
+                    )? == 1
+                }
+                (Some(expected), None) => {
+                    tx.execute(
+                        "DELETE FROM marks WHERE key = $1 AND value = $2",
+                        &[&key, expected],
+                    )? == 1
+                }
+                (None, None) => tx
+                    .query_opt("SELECT 1 FROM marks WHERE key = $1", &[&key])?
+                    .is_none(),
+            };
+            tx.commit()?;
+            Ok(swapped)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -589,12 +640,12 @@ mod tests {
         drop(PostgresStore::connect(&db.url).unwrap());
         db.execute(
             "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) \
-             VALUES (2, 'from_the_future', '2030-01-01T00:00:00Z', '0')",
+             VALUES (3, 'from_the_future', '2030-01-01T00:00:00Z', '0')",
         );
         let refused = PostgresStore::connect(&db.url).err().expect("refused");
         let text = refused.to_string();
         assert!(
-            text.contains("version 2, newer than this budget-bot knows (version 1)"),
+            text.contains("version 3, newer than this budget-bot knows (version 2)"),
             "{text}"
         );
     }

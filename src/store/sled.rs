@@ -34,6 +34,7 @@ pub(super) const TREE_AUDIT: &str = "audit";
 pub(super) const TREE_CARDS: &str = "cards";
 pub(super) const TREE_META: &str = "meta";
 const TREE_LEASES: &str = "leases";
+const TREE_MARKS: &str = "marks";
 pub(crate) const KEY_AUDIT_HEAD: &[u8] = b"audit_head";
 pub(crate) const KEY_LAST_REQUEST: &[u8] = b"last_request";
 
@@ -129,6 +130,7 @@ pub struct SledStore {
     pub(super) cards: sled::Tree,
     pub(super) meta: sled::Tree,
     leases: sled::Tree,
+    marks: sled::Tree,
     open: sled::Tree,
     audit_by_stock: sled::Tree,
     archived_stocks: sled::Tree,
@@ -226,6 +228,7 @@ impl SledStore {
             audit_by_stock: db.open_tree(TREE_AUDIT_BY_STOCK).map_err(opening)?,
             archived_stocks: db.open_tree(TREE_ARCHIVED_STOCKS).map_err(opening)?,
             archive: Arc::new(ArchiveSlot::new(path, options)),
+            marks: db.open_tree(TREE_MARKS).map_err(opening)?,
             leases,
             db,
         };
@@ -510,6 +513,30 @@ impl RequestStore for SledStore {
             .map(|(_, lease)| lease)
             .filter(Lease::is_live))
     }
+
+    fn mark(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.marks
+            .get(key.as_bytes())?
+            .map(|bytes| utf8(&format!("mark {key}"), &bytes))
+            .transpose()
+    }
+
+    fn swap_mark(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let swapped = self.marks.compare_and_swap(
+            key.as_bytes(),
+            expected.map(str::as_bytes),
+            new.map(str::as_bytes),
+        )?;
+        if swapped.is_ok() {
+            self.db.flush()?;
+        }
+        Ok(swapped.is_ok())
+    }
 }
 
 #[cfg(test)]
@@ -565,6 +592,21 @@ mod tests {
         assert_eq!(store.card_request(&card).unwrap(), Some(id));
         assert_eq!(store.audit_entries(None).unwrap().len(), 2);
         assert_eq!(store.verify_audit().unwrap(), Ok(2));
+    }
+
+    #[test]
+    fn marks_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir.path().join("db")).unwrap();
+        assert!(store
+            .swap_mark("alert:daily:123:80", None, Some("2027-01-15"))
+            .unwrap());
+        drop(store);
+        let store = open(&dir.path().join("db")).unwrap();
+        assert_eq!(
+            store.mark("alert:daily:123:80").unwrap().as_deref(),
+            Some("2027-01-15")
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use budget_bot::app::{App, ManualClock, Notice, Notifier, NotifyError};
 use budget_bot::chat::console::{Console, ConsoleNotifier, Output};
-use budget_bot::config::{ApprovalConfig, Capability, StockConfig};
+use budget_bot::config::{ApprovalConfig, Capability, StockConfig, WatchConfig};
 use budget_bot::domain::request::{CardRef, ChangeRequest};
 use budget_bot::sim::{seeded_stocks, test_keys, SimConfig, SimHandle, Simulator};
 use budget_bot::store::Store;
@@ -139,21 +139,37 @@ impl Harness {
         required_approvals: u32,
         ttl: Duration,
     ) -> Harness {
+        let approval = ApprovalConfig {
+            required_approvals,
+            ttl,
+            ..ApprovalConfig::default()
+        };
+        Self::configured(sim, dir, store, approval, None).await
+    }
+
+    /// A harness over `[approval]` and `[watch]` as given.
+    pub async fn configured(
+        sim: Simulator,
+        dir: tempfile::TempDir,
+        store: Store,
+        approval: ApprovalConfig,
+        watch: Option<WatchConfig>,
+    ) -> Harness {
         let out = Buffer::default();
         let output = Arc::new(Output::new(true, Box::new(out.clone())));
         let clock = Arc::new(ManualClock::new(T0));
         let notifier = Arc::new(ConsoleNotifier::new(output.clone(), &users()));
-        let app = Arc::new(App::new(
-            stock_configs(),
-            ApprovalConfig {
-                required_approvals,
-                ttl,
-            },
-            Arc::new(client(sim.base_url())),
-            store.clone(),
-            notifier,
-            clock.clone(),
-        ));
+        let app = Arc::new(
+            App::new(
+                stock_configs(),
+                approval,
+                Arc::new(client(sim.base_url())),
+                store.clone(),
+                notifier,
+                clock.clone(),
+            )
+            .with_watch(watch),
+        );
         app.recover().await.unwrap();
         let console = Console::new(app.clone(), users(), output);
         Harness {

@@ -10,6 +10,7 @@ use crate::app::messages;
 use crate::config::StockConfig;
 use crate::domain::command::{Command, DEFAULT_HISTORY_COUNT};
 use crate::domain::limit::{UpdateMode, MAX_BUDGET_VALUE};
+use crate::domain::schedule::{parse_when, When};
 use crate::i18n::Lang;
 
 /// Every language besides English that Discord shows the command in, by its locale.
@@ -45,6 +46,7 @@ pub fn budget_command() -> CreateCommand {
             command.description_localized(*locale, messages::label(*lang, "cmd-budget"))
         },
     );
+    let at = || option(CommandOptionType::String, "at", "opt-at").max_length(40);
     command
         .dm_permission(false)
         .add_option(sub("show").add_sub_option(stock()))
@@ -52,13 +54,15 @@ pub fn budget_command() -> CreateCommand {
             sub("set-daily")
                 .add_sub_option(stock())
                 .add_sub_option(limit())
-                .add_sub_option(reason()),
+                .add_sub_option(reason())
+                .add_sub_option(at()),
         )
         .add_option(
             sub("set-total")
                 .add_sub_option(stock())
                 .add_sub_option(limit())
-                .add_sub_option(reason()),
+                .add_sub_option(reason())
+                .add_sub_option(at()),
         )
         .add_option(sub("pending"))
         .add_option(sub("cancel").add_sub_option(
@@ -106,6 +110,10 @@ pub fn command_from_options(lang: Lang, options: &[CommandDataOption]) -> Result
             stock: required(string("stock"), "stock")?,
             limit: integer("limit").ok_or_else(|| messages::limit_option_required(lang))?,
             reason: string("reason").filter(|r| !r.trim().is_empty()),
+            at: string("at")
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| when_option(lang, &t))
+                .transpose()?,
         })
     };
     match sub.name.as_str() {
@@ -125,6 +133,15 @@ pub fn command_from_options(lang: Lang, options: &[CommandDataOption]) -> Result
                 .unwrap_or(DEFAULT_HISTORY_COUNT),
         }),
         other => Err(messages::unknown_subcommand(lang, other)),
+    }
+}
+
+/// The typed `at` option: one whole time, nothing else.
+fn when_option(lang: Lang, text: &str) -> Result<When, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match parse_when(&words) {
+        Some((when, used)) if used == words.len() => Ok(when),
+        _ => Err(messages::not_a_time(lang, text)),
     }
 }
 
@@ -175,7 +192,8 @@ mod tests {
                 mode: UpdateMode::MaxCountPerDay,
                 stock: "123".into(),
                 limit: 20_000,
-                reason: Some("push".into())
+                reason: Some("push".into()),
+                at: None
             })
         );
         assert_eq!(
@@ -184,7 +202,8 @@ mod tests {
                 mode: UpdateMode::MaxCount,
                 stock: "123".into(),
                 limit: 20_000,
-                reason: None
+                reason: None,
+                at: None
             })
         );
         assert_eq!(
@@ -200,6 +219,42 @@ mod tests {
                 .contains("limit")
         );
         assert!(command_from_options(Lang::En, &[]).is_err());
+        let at = |text: &str| option("at", CommandDataOptionValue::String(text.into()));
+        let limit = option("limit", CommandDataOptionValue::Integer(20_000));
+        let stock = option("stock", CommandDataOptionValue::String("123".into()));
+        match command_from_options(
+            Lang::En,
+            &sub("set-daily", vec![stock.clone(), limit.clone(), at("20:30")]),
+        ) {
+            Ok(Command::SetLimit { at, .. }) => {
+                assert_eq!(
+                    at,
+                    Some(When::Clock {
+                        hour: 20,
+                        minute: 30
+                    })
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let refused = command_from_options(
+            Lang::En,
+            &sub(
+                "set-total",
+                vec![stock.clone(), limit.clone(), at("tonight")],
+            ),
+        )
+        .unwrap_err();
+        assert!(
+            refused.contains("tonight") && refused.contains("+90m"),
+            "{refused}"
+        );
+        let refused = command_from_options(
+            Lang::ZhCn,
+            &sub("set-total", vec![stock, limit, at("tonight")]),
+        )
+        .unwrap_err();
+        assert!(refused.contains("不是时间"), "{refused}");
     }
 
     #[test]

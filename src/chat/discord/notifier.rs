@@ -10,6 +10,7 @@ use serenity::async_trait;
 use crate::app::{messages, Notice, NoticeKind, Notifier, NotifyError};
 use crate::chat::{Tone, APPROVE_EMOJI, REJECT_EMOJI};
 use crate::domain::request::{group, CardRef, ChangeRequest};
+use crate::i18n::Localized;
 
 use super::render::{card_buttons, card_embed, card_link, tone_color};
 use super::settings::DiscordSettings;
@@ -131,6 +132,9 @@ impl Notifier for DiscordNotifier {
     }
 
     async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
+        if notice.kind == NoticeKind::Reminder {
+            return self.remind(notice).await;
+        }
         let lang = self.settings.guild_lang();
         let label = |id: &str| messages::label(lang, id);
         let mut embed = CreateEmbed::new()
@@ -158,9 +162,54 @@ impl Notifier for DiscordNotifier {
         if let Some(card) = &notice.request.card {
             embed = embed.url(card_link(self.settings.guild_id, card));
         }
+        let mut message = CreateMessage::new().embed(embed);
+        if notice.kind == NoticeKind::Expired {
+            // Mentions in an embed ping nobody: the requester is named in the content.
+            message = message.content(&notice.request.requester.display);
+        }
+        self.settings
+            .notifications_channel
+            .send_message(self.http()?, message)
+            .await
+            .map_err(platform)?;
+        Ok(())
+    }
+
+    async fn alert(&self, text: &Localized) -> Result<(), NotifyError> {
+        let embed = CreateEmbed::new()
+            .description(text.get(self.settings.guild_lang()))
+            .color(tone_color(Tone::Failed));
         self.settings
             .notifications_channel
             .send_message(self.http()?, CreateMessage::new().embed(embed))
+            .await
+            .map_err(platform)?;
+        Ok(())
+    }
+}
+
+impl DiscordNotifier {
+    /// A reply to the request's card mentioning the approver roles; without a card, a post
+    /// in the approvals channel.
+    async fn remind(&self, notice: &Notice) -> Result<(), NotifyError> {
+        let lang = self.settings.guild_lang();
+        let text = messages::reminder_to(
+            lang,
+            &self.settings.approver_mentions(),
+            notice.text.get(lang),
+        );
+        let mut message = CreateMessage::new().content(text);
+        if let Some((channel, card)) = notice
+            .request
+            .card
+            .as_ref()
+            .and_then(|c| parse_message_id(c).ok())
+        {
+            message = message.reference_message((channel, card));
+        }
+        self.settings
+            .approvals_channel
+            .send_message(self.http()?, message)
             .await
             .map_err(platform)?;
         Ok(())

@@ -213,7 +213,9 @@ mod tests {
             "{with}"
         );
         assert!(
-            with.contains("Did you mean `/budget set-daily <stock> <limit> [reason...]`?"),
+            with.contains(
+                "Did you mean `/budget set-daily <stock> <limit> [at <when>] [reason...]`?"
+            ),
             "{with}"
         );
         assert!(with.contains("`/budget help`"), "{with}");

@@ -4,6 +4,7 @@
 use crate::domain::i18n::{lookup, Lang};
 use crate::domain::limit::MAX_BUDGET_VALUE;
 use crate::domain::request::group;
+use crate::domain::schedule::{parse_when, When, MAX_AHEAD};
 use crate::domain::text;
 
 use super::error::ParseError;
@@ -32,12 +33,12 @@ pub const SUBCOMMANDS: &[Subcommand] = &[
     },
     Subcommand {
         name: "set-daily",
-        usage: "/budget set-daily <stock> <limit> [reason...]",
+        usage: "/budget set-daily <stock> <limit> [at <when>] [reason...]",
         example: "/budget set-daily 123 20000 spring campaign",
     },
     Subcommand {
         name: "set-total",
-        usage: "/budget set-total <stock> <limit> [reason...]",
+        usage: "/budget set-total <stock> <limit> [at <when>] [reason...]",
         example: "/budget set-total 123 1,000,000 spring campaign",
     },
     Subcommand {
@@ -87,7 +88,8 @@ pub fn help_text(lang: Lang) -> String {
         lang,
         "help-tail",
         max = group(MAX_BUDGET_VALUE),
-        reason_max = MAX_REASON_CHARS
+        reason_max = MAX_REASON_CHARS,
+        days = MAX_AHEAD.as_secs() / 86_400
     ));
     text
 }
@@ -139,12 +141,14 @@ pub fn parse_command(text: &str) -> Result<Command, ParseError> {
             let limit = required(args, 1, sub, "limit")?;
             refuse_split_number(sub, &args[1], &args[2..], |joined| parse_limit(joined).ok())?;
             let limit = parse_limit(&limit)?;
-            let reason = parse_reason(&args[2..])?;
+            let (at, rest) = parse_at(&args[2..]);
+            let reason = parse_reason(rest)?;
             Ok(Command::SetLimit {
                 mode,
                 stock,
                 limit,
                 reason,
+                at,
             })
         }
         "pending" => {
@@ -176,6 +180,28 @@ pub fn parse_command(text: &str) -> Result<Command, ParseError> {
             Ok(Command::Help)
         }
         other => unreachable!("subcommand `{other}` is in SUBCOMMANDS but not parsed"),
+    }
+}
+
+/// `at <when>` at the start of `args`, and what follows it; when the word after `at` does
+/// not read as a time, there is no schedule and all of `args` is the reason.
+fn parse_at(args: &[Token]) -> (Option<When>, &[Token]) {
+    let Some((first, rest)) = args.split_first() else {
+        return (None, args);
+    };
+    if first.quoted || !first.text.eq_ignore_ascii_case("at") {
+        return (None, args);
+    }
+    // A quoted word is reason text, never part of the time.
+    let words: Vec<&str> = rest
+        .iter()
+        .take(2)
+        .take_while(|t| !t.quoted)
+        .map(|t| t.text.as_str())
+        .collect();
+    match parse_when(&words) {
+        Some((when, used)) => (Some(when), &rest[used..]),
+        None => (None, args),
     }
 }
 
@@ -364,6 +390,46 @@ mod tests {
     }
 
     #[test]
+    fn at_is_a_schedule_only_when_a_time_follows() {
+        use std::time::Duration;
+        let parts = |text: &str| match ok(text) {
+            Command::SetLimit { at, reason, .. } => (at, reason),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            parts("/budget set-daily 123 5 at 20:00 evening push"),
+            (
+                Some(When::Clock {
+                    hour: 20,
+                    minute: 0
+                }),
+                Some(s("evening push"))
+            )
+        );
+        assert_eq!(
+            parts("/budget set-total 123 5 AT +10s"),
+            (Some(When::In(Duration::from_secs(10))), None)
+        );
+        assert!(matches!(
+            parts("/budget set-daily 123 5 at 2027-01-16 20:00 x").0,
+            Some(When::Local(_))
+        ));
+        assert_eq!(
+            parts("/budget set-daily 123 5 at the weekend"),
+            (None, Some(s("at the weekend")))
+        );
+        assert_eq!(
+            parts("/budget set-daily 123 5 \"at\" 20:00"),
+            (None, Some(s("at 20:00")))
+        );
+        assert_eq!(
+            parts("/budget set-daily 123 5 at \"20:00\""),
+            (None, Some(s("at 20:00")))
+        );
+        assert_eq!(parts("/budget set-daily 123 5 at"), (None, Some(s("at"))));
+    }
+
+    #[test]
     fn reason_too_long() {
         let long = "x".repeat(MAX_REASON_CHARS + 1);
         let e = err(&format!("/budget set-total 123 5 {long}"));
@@ -450,7 +516,7 @@ mod tests {
         assert_eq!(
             message,
             "`/budget set-total` needs a <limit>. Type `/budget set-total <stock> <limit> \
-             [reason...]`, e.g. `/budget set-total 123 1,000,000 spring campaign`."
+             [at <when>] [reason...]`, e.g. `/budget set-total 123 1,000,000 spring campaign`."
         );
     }
 
@@ -507,8 +573,8 @@ mod tests {
         let help = help_text(Lang::En);
         for line in [
             "/budget show <stock>",
-            "/budget set-daily <stock> <limit> [reason...]",
-            "/budget set-total <stock> <limit> [reason...]",
+            "/budget set-daily <stock> <limit> [at <when>] [reason...]",
+            "/budget set-total <stock> <limit> [at <when>] [reason...]",
             "/budget pending",
             "/budget cancel <request>",
             "/budget history <stock> [count]",
@@ -519,6 +585,10 @@ mod tests {
         assert!(help.contains("100,000,000"), "{help}");
         assert!(help.contains("\"Spring sale\""), "{help}");
         assert!(help.contains("\"2nd push\""), "{help}");
+        assert!(
+            help.contains("`at 20:00`") && help.contains("`at +90m`"),
+            "{help}"
+        );
         // One line per subcommand, each with an explanation.
         assert_eq!(help.lines().filter(|l| l.contains(" - ")).count(), 7);
     }
@@ -528,7 +598,7 @@ mod tests {
         assert_eq!(usage("show"), Some("/budget show <stock>"));
         assert_eq!(
             usage("SET-DAILY"),
-            Some("/budget set-daily <stock> <limit> [reason...]")
+            Some("/budget set-daily <stock> <limit> [at <when>] [reason...]")
         );
         assert_eq!(usage("history"), Some("/budget history <stock> [count]"));
         assert_eq!(usage("cancel"), Some("/budget cancel <request>"));

@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! /budget show <stock>
-//! /budget set-daily <stock> <limit> [reason...]
-//! /budget set-total <stock> <limit> [reason...]
+//! /budget set-daily <stock> <limit> [at <when>] [reason...]
+//! /budget set-total <stock> <limit> [at <when>] [reason...]
 //! /budget pending
 //! /budget cancel <request>
 //! /budget history <stock> [count]
@@ -19,6 +19,7 @@ mod number;
 mod suggest;
 
 use crate::domain::limit::UpdateMode;
+use crate::domain::schedule::When;
 
 pub use error::ParseError;
 pub use grammar::{help_text, parse_command, usage, Subcommand, SUBCOMMANDS};
@@ -50,6 +51,8 @@ pub enum Command {
         stock: String,
         limit: i64,
         reason: Option<String>,
+        /// `at <when>`: apply once approved and this time has come.
+        at: Option<When>,
     },
     Pending,
     /// `request` is opaque here: a request id or `last`.
@@ -92,6 +95,7 @@ pub(crate) mod test_util {
             stock: s(stock),
             limit,
             reason: reason.map(s),
+            at: None,
         }
     }
 

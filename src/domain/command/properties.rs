@@ -186,7 +186,7 @@ proptest! {
         let text = format!("/budget {sub} 123 {limit_text}{reason_text}");
         prop_assert_eq!(
             parse_command(&text),
-            Ok(Command::SetLimit { mode, stock: "123".into(), limit: value, reason }),
+            Ok(Command::SetLimit { mode, stock: "123".into(), limit: value, reason, at: None }),
             "{:?}", text
         );
     }

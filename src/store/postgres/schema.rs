@@ -13,7 +13,7 @@ mod embedded {
 }
 
 /// The schema version this build writes: the newest file in `migrations/`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// refinery's record of the migrations applied.
 const HISTORY_TABLE: &str = "refinery_schema_history";
