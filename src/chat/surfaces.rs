@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::app::{Notice, Notifier, NotifyError};
+use crate::domain::i18n::Localized;
 use crate::domain::request::{CardRef, ChangeRequest};
 
 /// One [`Notifier`] made of each running platform's.
@@ -70,6 +71,17 @@ impl Notifier for Surfaces {
         for notifier in &self.notifiers {
             if let Err(e) = notifier.notify(notice).await {
                 tracing::warn!(platform = notifier.platform(), error = %e, "could not post a notification");
+                failed = Some(e);
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
+    async fn alert(&self, text: &Localized) -> Result<(), NotifyError> {
+        let mut failed = None;
+        for notifier in &self.notifiers {
+            if let Err(e) = notifier.alert(text).await {
+                tracing::warn!(platform = notifier.platform(), error = %e, "could not post an alert");
                 failed = Some(e);
             }
         }

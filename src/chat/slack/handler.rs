@@ -4,7 +4,6 @@
 //! shutdown waits for it.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use serde_json::json;
 use slack_morphism::prelude::*;
@@ -20,10 +19,6 @@ use super::members::Members;
 use super::notifier::PLATFORM;
 use super::render::outcome_blocks;
 use super::settings::{Client, SlackSettings};
-
-/// How long an event id is remembered, so a redelivered event is not acted on twice
-/// (Slack retries for up to about an hour).
-pub const EVENT_MEMORY: Duration = Duration::from_secs(2 * 3600);
 
 /// The Slack side of the bot: the runtime, the Web API and who may do what.
 pub struct SlackBot {
@@ -304,15 +299,21 @@ impl SlackBot {
         self.ephemeral(&channel, &user, &reason).await;
     }
 
-    /// True the first time `event_id` is seen (within [`EVENT_MEMORY`]), across restarts: the
-    /// claim is a lease in the store, taken atomically.
+    /// True the first time `event_id` is seen, across restarts: the claim is a mark in the
+    /// store, set atomically and durably only if absent (leases would not do: the sled store
+    /// clears them on open, as they belong to a process that died).
     fn first_delivery(&self, event_id: &str) -> bool {
         let key = format!("{PLATFORM}-event:{event_id}");
+        let seen = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default()
+            .to_string();
         match self
             .runtime
             .app()
             .store()
-            .try_lease(&key, PLATFORM, EVENT_MEMORY)
+            .swap_mark(&key, None, Some(&seen))
         {
             Ok(first) => first,
             Err(e) => {

@@ -19,7 +19,7 @@ use crate::app::runtime::{Runtime, SHUTDOWN_GRACE};
 use crate::app::AppParts;
 use crate::config::SlackMode;
 
-pub use handler::{SlackBot, EVENT_MEMORY};
+pub use handler::SlackBot;
 pub use notifier::{SlackNotifier, APPROVE_REACTION, PLATFORM, REJECT_REACTION};
 pub use render::{card_blocks, escape, outcome_blocks};
 pub use settings::{

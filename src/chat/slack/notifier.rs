@@ -7,6 +7,7 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use crate::app::{Notice, Notifier, NotifyError};
+use crate::domain::i18n::Localized;
 use crate::domain::request::{CardRef, ChangeRequest};
 
 use super::render::{card_blocks, card_fallback, notice_blocks};
@@ -114,6 +115,22 @@ impl Notifier for SlackNotifier {
         let content = SlackMessageContent::new()
             .with_text(notice.text.get(self.settings.lang).to_string())
             .with_blocks(notice_blocks(self.settings.lang, notice, None));
+        session
+            .chat_post_message(&SlackApiChatPostMessageRequest::new(
+                SlackChannelId(self.settings.notifications_channel.clone()),
+                content,
+            ))
+            .await
+            .map_err(platform)?;
+        Ok(())
+    }
+
+    async fn alert(&self, text: &Localized) -> Result<(), NotifyError> {
+        let session = self.client.open_session(&self.token);
+        let text = text.get(self.settings.lang).to_string();
+        let content = SlackMessageContent::new()
+            .with_text(text.clone())
+            .with_blocks(vec![super::render::section(&text)]);
         session
             .chat_post_message(&SlackApiChatPostMessageRequest::new(
                 SlackChannelId(self.settings.notifications_channel.clone()),

@@ -40,7 +40,7 @@ fn header(text: &str) -> SlackBlock {
     SlackHeaderBlock::new(SlackBlockPlainTextOnly::from(cut(text, 150))).into()
 }
 
-fn section(text: &str) -> SlackBlock {
+pub(super) fn section(text: &str) -> SlackBlock {
     SlackSectionBlock::new().with_text(mrkdwn(text)).into()
 }
 
