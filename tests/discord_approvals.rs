@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use budget_bot::app::ManualClock;
 use budget_bot::chat::discord::{DiscordSettings, RunningBot, Token};
-use budget_bot::config::{ApprovalConfig, Config, DiscordConfig, WatchConfig};
+use budget_bot::config::{ApprovalConfig, Config, WatchConfig};
 use budget_bot::domain::policy::Tier;
 use budget_bot::domain::request::RequestState;
 use budget_bot::domain::stock::StockState;
@@ -19,7 +19,7 @@ use budget_bot::store::Store;
 use serde_json::{json, Value};
 use support::fake_discord::{
     FakeConfig, FakeDiscord, FakeMember, InteractionRef, ALICE_ID, APPROVALS_CHANNEL_ID,
-    APPROVER_ROLE_ID, BOB_ID, GUILD_ID, NOTIFICATIONS_CHANNEL_ID, REQUESTER_ROLE_ID,
+    APPROVER_ROLE_ID, BOB_ID, NOTIFICATIONS_CHANNEL_ID,
 };
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -57,16 +57,7 @@ impl World {
             display: Default::default(),
             watch,
             console: None,
-            discord: Some(DiscordConfig {
-                token_path: None,
-                application_id: fake.config().application_id.to_string(),
-                guild_id: GUILD_ID.to_string(),
-                approvals_channel_id: APPROVALS_CHANNEL_ID.to_string(),
-                notifications_channel_id: NOTIFICATIONS_CHANNEL_ID.to_string(),
-                requester_role_ids: vec![REQUESTER_ROLE_ID.to_string()],
-                approver_role_ids: vec![APPROVER_ROLE_ID.to_string()],
-                api_base_url: Some(fake.base_url()),
-            }),
+            discord: Some(support::discord_config(&fake)),
             slack: None,
             ops: None,
             log: Default::default(),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use budget_bot::app::SystemClock;
 use budget_bot::bootstrap::start_discord;
 use budget_bot::chat::discord::{DiscordSettings, RunningBot, Token};
-use budget_bot::config::{ApprovalConfig, Config, DiscordConfig, DisplayConfig, Language};
+use budget_bot::config::{ApprovalConfig, Config, DisplayConfig, Language};
 use budget_bot::domain::request::RequestState;
 use budget_bot::sim::Simulator;
 use budget_bot::store::Store;
@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use support::fake_discord::{
     FakeConfig, FakeDiscord, FakeMember, GatewayAnswer, InteractionRef, RecordedRequest, ALICE_ID,
     APPROVALS_CHANNEL_ID, APPROVER_ROLE_ID, BOB_ID, BOT_USER_ID, CAROL_ID, GENERAL_CHANNEL_ID,
-    GUILD_ID, NOTIFICATIONS_CHANNEL_ID, REQUESTER_ROLE_ID,
+    NOTIFICATIONS_CHANNEL_ID, REQUESTER_ROLE_ID,
 };
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -85,16 +85,7 @@ impl World {
             },
             watch: None,
             console: None,
-            discord: Some(DiscordConfig {
-                token_path: None,
-                application_id: fake.config().application_id.to_string(),
-                guild_id: GUILD_ID.to_string(),
-                approvals_channel_id: APPROVALS_CHANNEL_ID.to_string(),
-                notifications_channel_id: NOTIFICATIONS_CHANNEL_ID.to_string(),
-                requester_role_ids: vec![REQUESTER_ROLE_ID.to_string()],
-                approver_role_ids: vec![APPROVER_ROLE_ID.to_string()],
-                api_base_url: Some(fake.base_url()),
-            }),
+            discord: Some(support::discord_config(&fake)),
             slack: None,
             ops: None,
             log: Default::default(),

@@ -23,3 +23,18 @@ pub fn discord_section(fake: &FakeDiscord) -> String {
         fake.base_url()
     )
 }
+
+/// The same `[discord]` section as a value, for tests that build a `Config` in code.
+#[allow(dead_code)]
+pub fn discord_config(fake: &FakeDiscord) -> budget_bot::config::DiscordConfig {
+    budget_bot::config::DiscordConfig {
+        token_path: None,
+        application_id: fake.config().application_id.to_string(),
+        guild_id: GUILD_ID.to_string(),
+        approvals_channel_id: APPROVALS_CHANNEL_ID.to_string(),
+        notifications_channel_id: NOTIFICATIONS_CHANNEL_ID.to_string(),
+        requester_role_ids: vec![REQUESTER_ROLE_ID.to_string()],
+        approver_role_ids: vec![APPROVER_ROLE_ID.to_string()],
+        api_base_url: Some(fake.base_url()),
+    }
+}

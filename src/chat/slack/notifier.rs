@@ -33,6 +33,26 @@ pub(super) fn platform(e: SlackClientError) -> NotifyError {
 }
 
 impl SlackNotifier {
+    /// Posts `text` (the plain-text fallback) with `blocks` to the notifications channel.
+    async fn post_notification(
+        &self,
+        text: String,
+        blocks: Vec<SlackBlock>,
+    ) -> Result<(), NotifyError> {
+        let content = SlackMessageContent::new()
+            .with_text(text)
+            .with_blocks(blocks);
+        self.client
+            .open_session(&self.token)
+            .chat_post_message(&SlackApiChatPostMessageRequest::new(
+                SlackChannelId(self.settings.notifications_channel.clone()),
+                content,
+            ))
+            .await
+            .map_err(platform)?;
+        Ok(())
+    }
+
     pub fn new(client: Arc<Client>, token: SlackApiToken, settings: SlackSettings) -> Self {
         Self {
             client,
@@ -111,33 +131,16 @@ impl Notifier for SlackNotifier {
     }
 
     async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
-        let session = self.client.open_session(&self.token);
-        let content = SlackMessageContent::new()
-            .with_text(notice.text.get(self.settings.lang).to_string())
-            .with_blocks(notice_blocks(self.settings.lang, notice, None));
-        session
-            .chat_post_message(&SlackApiChatPostMessageRequest::new(
-                SlackChannelId(self.settings.notifications_channel.clone()),
-                content,
-            ))
-            .await
-            .map_err(platform)?;
-        Ok(())
+        self.post_notification(
+            notice.text.get(self.settings.lang).to_string(),
+            notice_blocks(self.settings.lang, notice, None),
+        )
+        .await
     }
 
     async fn alert(&self, text: &Localized) -> Result<(), NotifyError> {
-        let session = self.client.open_session(&self.token);
         let text = text.get(self.settings.lang).to_string();
-        let content = SlackMessageContent::new()
-            .with_text(text.clone())
-            .with_blocks(vec![super::render::section(&text)]);
-        session
-            .chat_post_message(&SlackApiChatPostMessageRequest::new(
-                SlackChannelId(self.settings.notifications_channel.clone()),
-                content,
-            ))
-            .await
-            .map_err(platform)?;
-        Ok(())
+        let blocks = vec![super::render::section(&text)];
+        self.post_notification(text, blocks).await
     }
 }
