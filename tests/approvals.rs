@@ -55,20 +55,12 @@ struct Bot {
 impl Bot {
     async fn start(approval: ApprovalConfig, watch: Option<WatchConfig>) -> Bot {
         let config = Config {
-            wechatpay: None,
-            stocks: common::stock_configs(),
-            storage: None,
             approval,
-            display: Default::default(),
             watch,
             console: Some(ConsoleConfig {
                 users: common::users(),
             }),
-            discord: None,
-            slack: None,
-            ops: None,
-            log: Default::default(),
-            source: "test".into(),
+            ..common::bare_config()
         };
         let mut bot = Bot {
             sim: common::start_sim().await,

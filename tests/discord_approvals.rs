@@ -50,18 +50,10 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db")).unwrap();
         let config = Config {
-            wechatpay: None,
-            stocks: common::stock_configs(),
-            storage: None,
             approval,
-            display: Default::default(),
             watch,
-            console: None,
             discord: Some(support::discord_config(&fake)),
-            slack: None,
-            ops: None,
-            log: Default::default(),
-            source: "test".into(),
+            ..common::bare_config()
         };
         World {
             fake,

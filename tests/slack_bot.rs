@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use budget_bot::app::SystemClock;
 use budget_bot::bootstrap::start_slack;
 use budget_bot::chat::slack::{RunningSlack, Secret, SlackSettings, SlackTokens};
-use budget_bot::config::{ApprovalConfig, Config, SlackConfig, SlackMode};
+use budget_bot::config::{Config, SlackConfig, SlackMode};
 use budget_bot::domain::request::RequestState;
 use budget_bot::sim::Simulator;
 use budget_bot::store::Store;
@@ -66,18 +66,8 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db")).unwrap();
         let config = Config {
-            wechatpay: None,
-            stocks: common::stock_configs(),
-            storage: None,
-            approval: ApprovalConfig::default(),
-            watch: None,
-            console: None,
-            discord: None,
             slack: Some(slack_config(&fake)),
-            display: Default::default(),
-            ops: None,
-            log: Default::default(),
-            source: "test".into(),
+            ..common::bare_config()
         };
         World {
             fake,

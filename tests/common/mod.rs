@@ -45,6 +45,26 @@ impl Buffer {
 
 pub const T0: u64 = 1_800_000_000;
 
+/// A config with the seeded stocks and nothing else: tests add the sections they exercise with
+/// struct-update syntax (`Config { discord: Some(..), ..common::bare_config() }`).
+#[allow(dead_code)]
+pub fn bare_config() -> budget_bot::config::Config {
+    budget_bot::config::Config {
+        wechatpay: None,
+        stocks: stock_configs(),
+        storage: None,
+        approval: ApprovalConfig::default(),
+        display: Default::default(),
+        watch: None,
+        console: None,
+        discord: None,
+        slack: None,
+        ops: None,
+        log: Default::default(),
+        source: "test".into(),
+    }
+}
+
 pub fn stock_configs() -> Vec<StockConfig> {
     seeded_stocks()
         .into_iter()
