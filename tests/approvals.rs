@@ -128,12 +128,7 @@ impl Bot {
     }
 
     fn update_calls(&self) -> usize {
-        self.sim
-            .handle()
-            .requests()
-            .iter()
-            .filter(|r| r.path.ends_with("/update-budget"))
-            .count()
+        self.sim.handle().update_budget_requests().len()
     }
 
     fn state(&self, id: &str) -> RequestState {

@@ -38,12 +38,7 @@ async fn killed_at_each_step_then_restarted_applies_exactly_once() {
         );
         let stock = sim.handle().stock("200000001", "123").unwrap();
         assert_eq!(stock.max_count_per_day(), Some(20_000), "{point}");
-        let updates: Vec<_> = sim
-            .handle()
-            .requests()
-            .into_iter()
-            .filter(|r| r.path.ends_with("/update-budget"))
-            .collect();
+        let updates: Vec<_> = sim.handle().update_budget_requests();
         assert!(
             updates.iter().all(|u| u.body == updates[0].body),
             "{point}: every send carries the same body and out_request_no"

@@ -89,12 +89,7 @@ impl World {
     }
 
     fn update_calls(&self) -> usize {
-        self.sim
-            .handle()
-            .requests()
-            .iter()
-            .filter(|r| r.path.ends_with("/update-budget"))
-            .count()
+        self.sim.handle().update_budget_requests().len()
     }
 
     fn stock_reads(&self) -> usize {

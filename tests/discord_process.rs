@@ -71,10 +71,7 @@ impl World {
 }
 
 fn updates(sim: &SimHandle) -> Vec<RequestRecord> {
-    sim.requests()
-        .into_iter()
-        .filter(|r| r.path.ends_with("/update-budget"))
-        .collect()
+    sim.update_budget_requests()
 }
 
 /// Polls the simulator (it has no change feed) until `n` update-budget calls have arrived.

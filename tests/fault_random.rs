@@ -523,11 +523,7 @@ fn check_outcome(
         .as_deref()
         .unwrap_or_default()
         .as_bytes();
-    let sends: Vec<_> = handle
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.ends_with("/update-budget"))
-        .collect();
+    let sends: Vec<_> = handle.update_budget_requests();
     if let Some(odd) = sends.iter().find(|r| r.body != body) {
         return Err(format!(
             "an update carried another body: {}",

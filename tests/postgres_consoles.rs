@@ -82,10 +82,7 @@ impl World {
 }
 
 fn updates(sim: &SimHandle) -> Vec<RequestRecord> {
-    sim.requests()
-        .into_iter()
-        .filter(|r| r.path.ends_with("/update-budget"))
-        .collect()
+    sim.update_budget_requests()
 }
 
 #[tokio::test]

@@ -240,6 +240,15 @@ impl SimHandle {
         log
     }
 
+    /// Every update-budget request so far, in arrival order: what tests count and compare to
+    /// prove a change was sent once, with the same body on every retry.
+    pub fn update_budget_requests(&self) -> Vec<RequestRecord> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/update-budget"))
+            .collect()
+    }
+
     /// The stock as GET would return it now.
     pub fn stock(&self, product_coupon_id: &str, stock_id: &str) -> Option<StockEntity> {
         self.shared

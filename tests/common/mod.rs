@@ -231,11 +231,7 @@ impl Harness {
     }
 
     pub fn update_calls(&self) -> Vec<budget_bot::sim::RequestRecord> {
-        self.sim_handle
-            .requests()
-            .into_iter()
-            .filter(|r| r.path.ends_with("/update-budget"))
-            .collect()
+        self.sim_handle.update_budget_requests()
     }
 
     /// How many update-budget calls carried request `id`'s `out_request_no`.

@@ -3,7 +3,8 @@
 use std::sync::{Arc, OnceLock};
 
 use serenity::all::{
-    ChannelId, CreateEmbed, CreateMessage, EditMessage, Http, MessageId, ReactionType,
+    ChannelId, CreateActionRow, CreateEmbed, CreateMessage, EditMessage, Http, MessageId,
+    ReactionType,
 };
 use serenity::async_trait;
 
@@ -15,11 +16,11 @@ use crate::i18n::Localized;
 use super::render::{card_buttons, card_embed, card_link, tone_color};
 use super::settings::DiscordSettings;
 
-/// Posts and edits cards, posts notifications. Its HTTP client is set once the serenity
-/// client exists (serenity owns the one it builds).
 /// The platform name in the card index (see [`Notifier::platform`]).
 pub const PLATFORM: &str = "discord";
 
+/// Posts and edits cards, posts notifications. Its HTTP client is set once the serenity
+/// client exists (serenity owns the one it builds).
 pub struct DiscordNotifier {
     http: OnceLock<Arc<Http>>,
     settings: DiscordSettings,
@@ -41,6 +42,15 @@ impl DiscordNotifier {
         self.http
             .get()
             .ok_or_else(|| NotifyError("Discord client not started".into()))
+    }
+
+    /// A card as posted and as edited: the same embed and buttons, in the guild's language.
+    fn card(&self, request: &ChangeRequest) -> (CreateEmbed, Vec<CreateActionRow>) {
+        let lang = self.settings.guild_lang();
+        (
+            card_embed(lang, request, &self.settings.approver_mentions()),
+            card_buttons(lang, request),
+        )
     }
 }
 
@@ -68,20 +78,11 @@ impl Notifier for DiscordNotifier {
 
     async fn post_card(&self, request: &ChangeRequest) -> Result<CardRef, NotifyError> {
         let http = self.http()?;
-        let lang = self.settings.guild_lang();
+        let (embed, buttons) = self.card(request);
         let message = self
             .settings
             .approvals_channel
-            .send_message(
-                http,
-                CreateMessage::new()
-                    .embed(card_embed(
-                        lang,
-                        request,
-                        &self.settings.approver_mentions(),
-                    ))
-                    .components(card_buttons(lang, request)),
-            )
+            .send_message(http, CreateMessage::new().embed(embed).components(buttons))
             .await
             .map_err(platform)?;
         Ok(CardRef {
@@ -113,18 +114,12 @@ impl Notifier for DiscordNotifier {
             return Ok(());
         };
         let (channel, message) = parse_message_id(card)?;
-        let lang = self.settings.guild_lang();
+        let (embed, buttons) = self.card(request);
         channel
             .edit_message(
                 self.http()?,
                 message,
-                EditMessage::new()
-                    .embed(card_embed(
-                        lang,
-                        request,
-                        &self.settings.approver_mentions(),
-                    ))
-                    .components(card_buttons(lang, request)),
+                EditMessage::new().embed(embed).components(buttons),
             )
             .await
             .map_err(platform)?;
