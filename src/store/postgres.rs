@@ -14,6 +14,7 @@ mod pool;
 mod schema;
 #[doc(hidden)]
 pub mod testing;
+mod tls;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,9 +22,10 @@ use std::time::Duration;
 
 use postgres::Client;
 
-pub use self::pool::Target;
+pub use self::pool::{ConnectOptions, Target, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT};
 use self::pool::{Pool, Session};
 pub use self::schema::SCHEMA_VERSION;
+pub use self::tls::SslMode;
 use super::audit::{self, AuditBreak, AuditEntry, AuditHead};
 use super::sled::decode;
 use super::{AuditIter, AuditNote, CardKey, Cas, Lease, RequestStore, StoreError};
@@ -51,7 +53,12 @@ impl PostgresStore {
     /// (under a lock, so instances started together migrate once). A database whose schema
     /// is newer than this build knows is refused.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = Pool::start(Target::parse(url)?)?;
+        Self::connect_with(url, ConnectOptions::default())
+    }
+
+    /// [`PostgresStore::connect`] with the options `[storage]` gives.
+    pub fn connect_with(url: &str, options: ConnectOptions) -> Result<Self, StoreError> {
+        let pool = Pool::start(Target::parse_with(url, options)?)?;
         pool.run(schema::migrate)?;
         Ok(Self {
             pool: Arc::new(pool),
@@ -83,6 +90,28 @@ impl PostgresStore {
             )?;
             let count = |i: usize| row.get::<_, i64>(i) as u64;
             Ok((count(0), count(1), count(2)))
+        })
+    }
+
+    /// Whether this store's connections are encrypted, and with which TLS version.
+    pub fn tls_in_use(&self) -> Result<Option<String>, StoreError> {
+        self.query("cannot read the connection's TLS state", |client| {
+            let row = client.query_one(
+                "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )?;
+            let ssl: bool = row.get(0);
+            Ok(ssl.then(|| row.get::<_, Option<String>>(1).unwrap_or_default()))
+        })
+    }
+
+    /// Test hook: one statement that sleeps `seconds` on the server, as a hung query would.
+    #[doc(hidden)]
+    pub fn sleep_on_server(&self, seconds: f64) -> Result<(), StoreError> {
+        self.query("cannot run a statement", move |client| {
+            client
+                .execute("SELECT pg_sleep($1)", &[&seconds])
+                .map(|_| ())
         })
     }
 
@@ -646,6 +675,63 @@ mod tests {
         let text = refused.to_string();
         assert!(
             text.contains("version 3, newer than this budget-bot knows (version 2)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_statement_past_the_statement_timeout_fails_cleanly_and_the_store_goes_on() {
+        let Some(db) = test_database("a_statement_past_the_statement_timeout") else {
+            return;
+        };
+        let url = db.url.replacen("budgetbot@", "budgetbot:s3cret-Pa55@", 1);
+        let options = ConnectOptions {
+            statement_timeout: Duration::from_secs(1),
+        };
+        let store = PostgresStore::connect_with(&url, options).unwrap();
+        let started = std::time::Instant::now();
+        let error = store.sleep_on_server(20.0).expect_err("cancelled");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains("s3cret-Pa55"), "{text}");
+        assert!(
+            text.contains("canceling statement due to statement timeout")
+                && text.contains("[storage] statement_timeout")
+                && text.contains("1s"),
+            "{text}"
+        );
+        assert_eq!(store.counts().unwrap(), (0, 0, 0));
+    }
+
+    #[test]
+    fn a_server_that_accepts_and_never_answers_is_reported_after_connect_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            // Held open, never answered: a hung server.
+            let held: Vec<_> = listener.incoming().take(4).collect();
+            std::thread::park();
+            drop(held);
+        });
+        let (answer, answered) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let url = format!(
+                "postgres://budgetbot:s3cret-Pa55@127.0.0.1:{port}/ledger?connect_timeout=1&sslmode=disable"
+            );
+            let _ = answer.send(PostgresStore::connect(&url).err().map(|e| e.to_string()));
+        });
+        let text = answered
+            .recv_timeout(Duration::from_secs(15))
+            .expect("the connection attempt ends instead of hanging")
+            .expect("refused");
+        assert!(!text.contains("s3cret-Pa55"), "{text}");
+        assert!(
+            text.contains(&format!("ledger on 127.0.0.1:{port}"))
+                && text.contains("did not complete the connection within 1s (connect_timeout)"),
             "{text}"
         );
     }
