@@ -95,14 +95,7 @@ impl PostgresStore {
 
     /// Whether this store's connections are encrypted, and with which TLS version.
     pub fn tls_in_use(&self) -> Result<Option<String>, StoreError> {
-        self.query("cannot read the connection's TLS state", |client| {
-            let row = client.query_one(
-                "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-                &[],
-            )?;
-            let ssl: bool = row.get(0);
-            Ok(ssl.then(|| row.get::<_, Option<String>>(1).unwrap_or_default()))
-        })
+        self.query("cannot read the connection's TLS state", tls_version)
     }
 
     /// Test hook: one statement that sleeps `seconds` on the server, as a hung query would.
@@ -180,6 +173,48 @@ impl PostgresStore {
             Ok(Ok(()))
         })
     }
+}
+
+/// What `check-config --live` learns of a database, read without changing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// The newest migration applied (0: an empty database, migrated on first start).
+    pub schema_version: i64,
+    /// The TLS version of the connection, `None` when it is not encrypted.
+    pub tls: Option<String>,
+}
+
+/// Connects to `target` as the store would (sslmode, timeouts) and reads the schema version
+/// and the connection's encryption. Never migrates: `check-config` changes nothing. Runs on
+/// a thread of its own, as the synchronous client must not be blocked on from a runtime.
+pub fn probe(target: Target) -> Result<Probe, StoreError> {
+    let work = move || {
+        let mut client = target.connect()?;
+        let version = schema::applied_version(&mut client)
+            .map_err(|e| target.error("cannot read the schema version", &e))?;
+        let tls = tls_version(&mut client)
+            .map_err(|e| target.error("cannot read the connection's TLS state", &e))?;
+        Ok(Probe {
+            schema_version: version,
+            tls,
+        })
+    };
+    std::thread::spawn(work).join().unwrap_or_else(|_| {
+        Err(StoreError::Database {
+            target: "the database".into(),
+            reason: "the connection thread stopped".into(),
+        })
+    })
+}
+
+/// The TLS version of this connection, `None` when it is not encrypted.
+fn tls_version(client: &mut Client) -> Result<Option<String>, postgres::Error> {
+    let row = client.query_one(
+        "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        &[],
+    )?;
+    let ssl: bool = row.get(0);
+    Ok(ssl.then(|| row.get::<_, Option<String>>(1).unwrap_or_default()))
 }
 
 /// A whole store to copy in (see [`PostgresStore::import`]).
