@@ -128,10 +128,15 @@ impl PostgresStore {
         })
     }
 
-    /// Copies a whole store into this one in one transaction: requests (each with the audit
-    /// entry that created it), cards, and the audit chain as it is, hashes included. Refused
-    /// unless this store is empty.
-    pub(crate) fn import(&self, copy: Import) -> Result<Result<(), String>, StoreError> {
+    /// Copies a whole store into this one in one transaction, as its batches arrive:
+    /// requests, cards, and the audit chain as it is, hashes included; `head` is the chain's
+    /// head. Refused unless this store is empty; a sender that goes away before
+    /// [`Batch::Done`] leaves the store as it was.
+    pub(crate) fn import(
+        &self,
+        head: Option<AuditHead>,
+        batches: std::sync::mpsc::Receiver<Batch>,
+    ) -> Result<Result<(), String>, StoreError> {
         self.query("cannot copy into the store", move |client| {
             let mut tx = client.transaction()?;
             let row = tx.query_one(
@@ -142,37 +147,81 @@ impl PostgresStore {
             if row.get::<_, i64>(0) != 0 {
                 return Ok(Err("the target store is not empty".to_string()));
             }
-            for entry in &copy.audit {
-                tx.execute(
-                    "INSERT INTO audit (seq, stock_id, request_id, entry) \
-                     VALUES ($1, $2, $3, $4::text::json)",
-                    &[
-                        &(entry.seq as i64),
-                        &entry.stock_id,
-                        &entry.request_id,
-                        &json(entry),
-                    ],
-                )?;
+            let audit = tx.prepare(
+                "INSERT INTO audit (seq, stock_id, request_id, entry) \
+                 VALUES ($1, $2, $3, $4::text::json)",
+            )?;
+            let card = tx.prepare(
+                "INSERT INTO cards (platform, channel, message, request_id) VALUES ($1, $2, $3, $4)",
+            )?;
+            // Each request is written before the entry that created it is known by id, under
+            // a distinct negative number, and given that entry's seq once the chain is in.
+            let mut placeholder = 0_i64;
+            loop {
+                match batches.recv() {
+                    Err(_) => return Ok(Err("the copy was abandoned before its end".into())),
+                    Ok(Batch::Done) => break,
+                    Ok(Batch::Audit(entries)) => {
+                        for entry in &entries {
+                            tx.execute(
+                                &audit,
+                                &[
+                                    &(entry.seq as i64),
+                                    &entry.stock_id,
+                                    &entry.request_id,
+                                    &json(entry),
+                                ],
+                            )?;
+                        }
+                    }
+                    Ok(Batch::Requests(requests)) => {
+                        for request in &requests {
+                            placeholder -= 1;
+                            insert_request(&mut tx, request, placeholder)?;
+                        }
+                    }
+                    Ok(Batch::Cards(cards)) => {
+                        for (key, request_id) in &cards {
+                            tx.execute(
+                                &card,
+                                &[&key.platform, &key.channel, &key.message, request_id],
+                            )?;
+                        }
+                    }
+                }
             }
-            if let Some(head) = &copy.head {
+            if let Some(head) = &head {
                 tx.execute(
                     "UPDATE audit_head SET seq = $1, hash = $2",
                     &[&(head.seq as i64), &head.hash],
                 )?;
             }
-            for (request, created_seq) in &copy.requests {
-                insert_request(&mut tx, request, *created_seq)?;
-            }
-            for (card, request_id) in &copy.cards {
-                tx.execute(
-                    "INSERT INTO cards (platform, channel, message, request_id) VALUES ($1, $2, $3, $4)",
-                    &[&card.platform, &card.channel, &card.message, request_id],
-                )?;
+            tx.execute(
+                "UPDATE requests r SET created_seq = a.seq FROM audit a \
+                 WHERE a.request_id = r.id AND (a.entry->>'from') IS NULL",
+                &[],
+            )?;
+            if let Some(orphan) =
+                tx.query_opt("SELECT id FROM requests WHERE created_seq < 0 LIMIT 1", &[])?
+            {
+                let id: String = orphan.get(0);
+                return Ok(Err(format!(
+                    "request {id} has no audit entry that created it"
+                )));
             }
             tx.commit()?;
             Ok(Ok(()))
         })
     }
+}
+
+/// Part of a whole store copied in (see [`PostgresStore::import`]).
+pub(crate) enum Batch {
+    Audit(Vec<AuditEntry>),
+    Requests(Vec<ChangeRequest>),
+    Cards(Vec<(CardKey, String)>),
+    /// Everything was sent: commit.
+    Done,
 }
 
 /// What `check-config --live` learns of a database, read without changing it.
@@ -217,19 +266,10 @@ fn tls_version(client: &mut Client) -> Result<Option<String>, postgres::Error> {
     Ok(ssl.then(|| row.get::<_, Option<String>>(1).unwrap_or_default()))
 }
 
-/// A whole store to copy in (see [`PostgresStore::import`]).
-pub(crate) struct Import {
-    /// Each request with the sequence number of the audit entry that created it.
-    pub requests: Vec<(ChangeRequest, u64)>,
-    pub cards: Vec<(CardKey, String)>,
-    pub audit: Vec<AuditEntry>,
-    pub head: Option<AuditHead>,
-}
-
 fn insert_request(
     tx: &mut postgres::Transaction<'_>,
     request: &ChangeRequest,
-    created_seq: u64,
+    created_seq: i64,
 ) -> Result<u64, postgres::Error> {
     tx.execute(
         "INSERT INTO requests (id, state, stock_id, created_at, open, created_seq, doc) \
@@ -240,7 +280,7 @@ fn insert_request(
             &request.stock_id,
             &(request.created_at as i64),
             &!request.state.is_terminal(),
-            &(created_seq as i64),
+            &created_seq,
             &json(request),
         ],
     )
@@ -295,7 +335,7 @@ fn transact(
         &[&seq, &entry.hash],
     )?;
     if current.is_none() {
-        if insert_request(&mut tx, next, entry.seq)? == 0 {
+        if insert_request(&mut tx, next, entry.seq as i64)? == 0 {
             return Ok(Err(Refused::Exists));
         }
     } else {
