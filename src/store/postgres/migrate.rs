@@ -11,10 +11,11 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 
 use anyhow::{anyhow, bail, Context};
 
-use super::{Batch, PostgresStore};
-use crate::store::audit::AuditEntry;
+use super::{insert_request, json, PostgresStore};
+use crate::domain::request::ChangeRequest;
+use crate::store::audit::{AuditEntry, AuditHead};
 use crate::store::sled::{audit_key_seq, card_key_from_bytes, decode, utf8, Records};
-use crate::store::{RequestStore, SledStore, StoreError};
+use crate::store::{CardKey, RequestStore, SledStore, StoreError};
 
 /// How many records one batch carries.
 const BATCH: usize = 500;
@@ -136,6 +137,103 @@ fn stream<T>(
         }
     }
     Ok(Some(sent))
+}
+
+impl PostgresStore {
+    /// Copies a whole store into this one in one transaction, as its batches arrive:
+    /// requests, cards, and the audit chain as it is, hashes included; `head` is the chain's
+    /// head. Refused unless this store is empty; a sender that goes away before
+    /// [`Batch::Done`] leaves the store as it was.
+    pub(crate) fn import(
+        &self,
+        head: Option<AuditHead>,
+        batches: std::sync::mpsc::Receiver<Batch>,
+    ) -> Result<Result<(), String>, StoreError> {
+        self.query("cannot copy into the store", move |client| {
+            let mut tx = client.transaction()?;
+            let row = tx.query_one(
+                "SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM cards) \
+                        + (SELECT count(*) FROM audit) FROM audit_head FOR UPDATE",
+                &[],
+            )?;
+            if row.get::<_, i64>(0) != 0 {
+                return Ok(Err("the target store is not empty".to_string()));
+            }
+            let audit = tx.prepare(
+                "INSERT INTO audit (seq, stock_id, request_id, entry) \
+                 VALUES ($1, $2, $3, $4::text::json)",
+            )?;
+            let card = tx.prepare(
+                "INSERT INTO cards (platform, channel, message, request_id) VALUES ($1, $2, $3, $4)",
+            )?;
+            // Each request is written before the entry that created it is known by id, under
+            // a distinct negative number, and given that entry's seq once the chain is in.
+            let mut placeholder = 0_i64;
+            loop {
+                match batches.recv() {
+                    Err(_) => return Ok(Err("the copy was abandoned before its end".into())),
+                    Ok(Batch::Done) => break,
+                    Ok(Batch::Audit(entries)) => {
+                        for entry in &entries {
+                            tx.execute(
+                                &audit,
+                                &[
+                                    &(entry.seq as i64),
+                                    &entry.stock_id,
+                                    &entry.request_id,
+                                    &json(entry),
+                                ],
+                            )?;
+                        }
+                    }
+                    Ok(Batch::Requests(requests)) => {
+                        for request in &requests {
+                            placeholder -= 1;
+                            insert_request(&mut tx, request, placeholder)?;
+                        }
+                    }
+                    Ok(Batch::Cards(cards)) => {
+                        for (key, request_id) in &cards {
+                            tx.execute(
+                                &card,
+                                &[&key.platform, &key.channel, &key.message, request_id],
+                            )?;
+                        }
+                    }
+                }
+            }
+            if let Some(head) = &head {
+                tx.execute(
+                    "UPDATE audit_head SET seq = $1, hash = $2",
+                    &[&(head.seq as i64), &head.hash],
+                )?;
+            }
+            tx.execute(
+                "UPDATE requests r SET created_seq = a.seq FROM audit a \
+                 WHERE a.request_id = r.id AND (a.entry->>'from') IS NULL",
+                &[],
+            )?;
+            if let Some(orphan) =
+                tx.query_opt("SELECT id FROM requests WHERE created_seq < 0 LIMIT 1", &[])?
+            {
+                let id: String = orphan.get(0);
+                return Ok(Err(format!(
+                    "request {id} has no audit entry that created it"
+                )));
+            }
+            tx.commit()?;
+            Ok(Ok(()))
+        })
+    }
+}
+
+/// Part of a whole store copied in (see [`PostgresStore::import`]).
+pub(crate) enum Batch {
+    Audit(Vec<AuditEntry>),
+    Requests(Vec<ChangeRequest>),
+    Cards(Vec<(CardKey, String)>),
+    /// Everything was sent: commit.
+    Done,
 }
 
 #[cfg(test)]
