@@ -139,9 +139,10 @@ impl Target {
                 target: self.described.clone(),
                 reason: format!("cannot start a thread to connect: {e}"),
             })?;
-        // A little past the TCP deadline, so a refused or unreachable server is reported
-        // with the driver's own words.
-        match answered.recv_timeout(self.connect_timeout + Duration::from_millis(500)) {
+        // A little past the TCP deadlines (one per host the URL lists, tried in turn), so a
+        // refused or unreachable server is reported with the driver's own words.
+        let hosts = self.config.get_hosts().len().max(1) as u32;
+        match answered.recv_timeout(self.connect_timeout * hosts + Duration::from_millis(500)) {
             Ok(connected) => connected.map_err(|e| self.error("cannot connect", &e)),
             Err(_) => Err(StoreError::Database {
                 target: self.described.clone(),
@@ -163,10 +164,10 @@ impl Target {
 
     /// What to do about the errors whose driver text does not say it.
     fn hint(&self, error: &postgres::Error) -> String {
-        if error
-            .code()
-            .is_some_and(|code| *code == postgres::error::SqlState::QUERY_CANCELED)
-        {
+        if error.as_db_error().is_some_and(|db| {
+            *db.code() == postgres::error::SqlState::QUERY_CANCELED
+                && db.message().contains("statement timeout")
+        }) {
             return format!(
                 " (a statement may run for {} at most, [storage] statement_timeout: look for a long-held lock or an overloaded server, or raise it)",
                 humantime::format_duration(self.statement_timeout)
