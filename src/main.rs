@@ -341,7 +341,8 @@ fn migrate_store(config: &Config, from: &str, to: &str) -> anyhow::Result<()> {
     }
     let source = Store::open_with(std::path::Path::new(path), &config.store_options())?;
     let url = budget_bot::store::configured::database_url(config, "migrate-store")?;
-    let target = PostgresStore::connect(&url)?;
+    let options = config.storage.as_ref().map(|s| s.connect_options());
+    let target = PostgresStore::connect_with(&url, options.unwrap_or_default())?;
     let copied = budget_bot::store::postgres::migrate::copy_from_sled(&source, path, &target)?;
     print_line(&copied)
 }

@@ -93,20 +93,6 @@ fn assert_no_secret(output: &str, token: &str) {
     }
 }
 
-/// The one line of check `name`.
-fn line<'a>(stdout: &'a str, name: &str) -> &'a str {
-    let found: Vec<&str> = stdout
-        .lines()
-        .filter(|l| {
-            l.strip_prefix("ok ")
-                .or_else(|| l.strip_prefix("FAIL "))
-                .is_some_and(|rest| rest == name || rest.starts_with(&format!("{name}: ")))
-        })
-        .collect();
-    assert_eq!(found.len(), 1, "one line for `{name}` in:\n{stdout}");
-    found[0]
-}
-
 /// The FAIL lines of `stdout`.
 fn failures(stdout: &str) -> Vec<&str> {
     stdout.lines().filter(|l| l.starts_with("FAIL ")).collect()
@@ -139,7 +125,7 @@ async fn a_right_config_passes_offline_and_live() {
         "discord.approver_role_ids[0]",
         "discord.token",
     ] {
-        line(&stdout, name);
+        common::check_line(&stdout, name);
     }
     assert!(
         !stdout.contains("live"),
@@ -161,7 +147,7 @@ async fn a_right_config_passes_offline_and_live() {
         "live discord.approvals_channel_id",
         "live discord.notifications_channel_id",
     ] {
-        line(&stdout, name);
+        common::check_line(&stdout, name);
     }
     // One signed read per allow-listed stock, and only reads.
     assert_eq!(stock_reads(&world), common::stock_configs().len());
@@ -210,7 +196,7 @@ async fn a_wrong_certificate_serial_is_named() {
             "{fail}"
         );
     }
-    line(&stdout, "live discord token");
+    common::check_line(&stdout, "live discord token");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,13 +208,13 @@ async fn a_wrong_public_key_id_is_named() {
     );
     let (code, stdout) = world.check(&["--live"]).await;
     assert_eq!(code, 1, "{stdout}");
-    let fail = line(&stdout, "live wechatpay read of stocks[1] 124");
+    let fail = common::check_line(&stdout, "live wechatpay read of stocks[1] 124");
     assert!(fail.starts_with("FAIL "), "{fail}");
     assert!(
         fail.contains("400 INVALID_REQUEST") && fail.contains("wechatpay_public_key_id"),
         "{fail}"
     );
-    assert!(line(&stdout, "wechatpay.wechatpay_public_key_id").starts_with("ok "));
+    assert!(common::check_line(&stdout, "wechatpay.wechatpay_public_key_id").starts_with("ok "));
 }
 
 /// An answer signed under another key id, or with a signature the configured public key does
@@ -241,7 +227,7 @@ async fn answers_that_do_not_verify_are_named_against_the_public_key() {
     sim.push_fault(FaultMatch::GetStock, Fault::BadSignature);
     let (code, stdout) = world.check(&["--live"]).await;
     assert_eq!(code, 1, "{stdout}");
-    let serial = line(
+    let serial = common::check_line(
         &stdout,
         "live wechatpay read of stocks[0] Spring sale (123)",
     );
@@ -251,14 +237,14 @@ async fn answers_that_do_not_verify_are_named_against_the_public_key() {
             && serial.contains("wechatpay_public_key_id"),
         "{serial}"
     );
-    let signature = line(&stdout, "live wechatpay read of stocks[1] 124");
+    let signature = common::check_line(&stdout, "live wechatpay read of stocks[1] 124");
     assert!(
         signature.starts_with("FAIL ")
             && signature.contains("does not verify")
             && signature.contains("wechatpay_public_key_path"),
         "{signature}"
     );
-    assert!(line(&stdout, "live wechatpay read of stocks[2] 125").starts_with("ok "));
+    assert!(common::check_line(&stdout, "live wechatpay read of stocks[2] 125").starts_with("ok "));
     assert_eq!(sim.pending_faults(), 0);
 }
 
@@ -289,8 +275,10 @@ async fn a_missing_channel_and_a_role_the_guild_lacks_are_named() {
             && failed[1].contains("no role 555555555555555599"),
         "{stdout}"
     );
-    assert!(line(&stdout, "live discord.approver_role_ids[0]").starts_with("ok "));
-    assert!(line(&stdout, "live discord.notifications_channel_id").starts_with("ok "));
+    assert!(common::check_line(&stdout, "live discord.approver_role_ids[0]").starts_with("ok "));
+    assert!(
+        common::check_line(&stdout, "live discord.notifications_channel_id").starts_with("ok ")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -315,12 +303,12 @@ async fn a_voice_channel_and_a_channel_the_bot_may_not_post_in_are_named() {
     );
     let (code, stdout) = world.check(&["--live"]).await;
     assert_eq!(code, 1, "{stdout}");
-    let voice = line(&stdout, "live discord.approvals_channel_id");
+    let voice = common::check_line(&stdout, "live discord.approvals_channel_id");
     assert!(
         voice.contains("#standup is a voice channel, not a text channel"),
         "{voice}"
     );
-    let muted = line(&stdout, "live discord.notifications_channel_id");
+    let muted = common::check_line(&stdout, "live discord.notifications_channel_id");
     assert!(
         muted.starts_with("FAIL ") && muted.contains("the bot lacks Send Messages"),
         "{muted}"
@@ -333,7 +321,7 @@ async fn a_wrong_token_is_named_and_discord_is_asked_nothing_more() {
     let wrong = "MTAxNDk5NjI1NjgwNzQxMzg3Mg.GxYz12.some-other-token-9876543210";
     let (code, stdout) = world.check_with_token(&["--live"], wrong).await;
     assert_eq!(code, 1, "{stdout}");
-    let fail = line(&stdout, "live discord token");
+    let fail = common::check_line(&stdout, "live discord token");
     assert!(fail.starts_with("FAIL ") && fail.contains("401"), "{fail}");
     assert_eq!(failures(&stdout).len(), 1, "{stdout}");
     assert_eq!(
@@ -352,7 +340,7 @@ async fn a_guild_the_bot_is_not_in_is_named() {
     );
     let (code, stdout) = world.check(&["--live"]).await;
     assert_eq!(code, 1, "{stdout}");
-    let fail = line(&stdout, "live discord.guild_id");
+    let fail = common::check_line(&stdout, "live discord.guild_id");
     assert!(
         fail.starts_with(
             "FAIL live discord.guild_id: guild 333333333333333399 cannot be read: HTTP 404"
@@ -446,18 +434,20 @@ async fn key_files_of_the_wrong_kind_and_an_unwritable_store_are_named_offline()
     world.edit("path = \"store.sled\"", "path = \"a-file/store.sled\"");
     let (code, stdout) = world.check(&["--live"]).await;
     assert_eq!(code, 1, "{stdout}");
-    let key = line(&stdout, "wechatpay.private_key_path");
+    let key = common::check_line(&stdout, "wechatpay.private_key_path");
     assert!(
         key.starts_with("FAIL ") && key.contains("holds a public key"),
         "{key}"
     );
-    let store = line(&stdout, "storage.path");
+    let store = common::check_line(&stdout, "storage.path");
     assert!(
         store.starts_with("FAIL ") && store.contains("is a file, not a folder"),
         "{store}"
     );
     // Without a key there is nothing to sign with: said once, and nothing is sent.
-    assert!(line(&stdout, "live wechatpay").starts_with("FAIL live wechatpay: not tried"));
+    assert!(
+        common::check_line(&stdout, "live wechatpay").starts_with("FAIL live wechatpay: not tried")
+    );
     assert_eq!(stock_reads(&world), 0);
 }
 
@@ -469,7 +459,7 @@ async fn the_store_of_a_running_bot_is_checked_without_opening_it() {
     let _held = budget_bot::store::Store::open(&path).unwrap();
     let (code, stdout) = world.check(&[]).await;
     assert_eq!(code, 0, "{stdout}");
-    assert!(line(&stdout, "storage.path").starts_with("ok "));
+    assert!(common::check_line(&stdout, "storage.path").starts_with("ok "));
     let left: Vec<_> = std::fs::read_dir(&path)
         .unwrap()
         .map(|e| e.unwrap().file_name())

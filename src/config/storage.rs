@@ -30,6 +30,13 @@ pub struct StorageConfig {
     /// resumes the work of one that died.
     #[serde(default = "d_lease", deserialize_with = "super::de_duration")]
     pub lease: Duration,
+    /// PostgreSQL: how long one statement may run (lock waits included) before the server
+    /// cancels it, so a hung database is an error rather than a stuck bot.
+    #[serde(
+        default = "d_statement_timeout",
+        deserialize_with = "super::de_duration"
+    )]
+    pub statement_timeout: Duration,
 }
 
 /// Where the store lives.
@@ -45,6 +52,10 @@ pub enum StorageBackend {
 
 fn d_lease() -> Duration {
     DEFAULT_LEASE_TTL
+}
+
+fn d_statement_timeout() -> Duration {
+    crate::store::postgres::DEFAULT_STATEMENT_TIMEOUT
 }
 
 /// The smallest page cache accepted: below it every read goes to disk.
@@ -115,7 +126,25 @@ impl StorageConfig {
                 ),
             )?;
         }
+        if self.statement_timeout < Duration::from_secs(1)
+            || self.statement_timeout > Duration::from_secs(3600)
+        {
+            refuse(
+                &at("statement_timeout"),
+                format!(
+                    "statement_timeout must be between 1s and 1h, not {}",
+                    humantime::format_duration(self.statement_timeout)
+                ),
+            )?;
+        }
         Ok(())
+    }
+
+    /// How the PostgreSQL store's connections are opened.
+    pub fn connect_options(&self) -> crate::store::postgres::ConnectOptions {
+        crate::store::postgres::ConnectOptions {
+            statement_timeout: self.statement_timeout,
+        }
     }
 
     /// How the store is opened.
@@ -184,11 +213,25 @@ mod tests {
         let pg = pg.unwrap().storage.unwrap();
         assert_eq!(pg.backend, StorageBackend::Postgres);
         assert_eq!(pg.lease, Duration::from_secs(10));
+        assert_eq!(pg.statement_timeout, Duration::from_secs(30));
+        let pg = parse("backend = \"postgres\"\nstatement_timeout = \"5s\"");
+        assert_eq!(
+            pg.unwrap()
+                .storage
+                .unwrap()
+                .connect_options()
+                .statement_timeout,
+            Duration::from_secs(5)
+        );
         for (bad, says) in [
             ("lease = \"1s\"", "storage.path"),
             (
                 "backend = \"postgres\"\nlease = \"10ms\"",
                 "lease must be between 1s and 1h",
+            ),
+            (
+                "backend = \"postgres\"\nstatement_timeout = \"0s\"",
+                "statement_timeout must be between 1s and 1h",
             ),
             (
                 "path = \"db\"\nurl_path = \"u\"",

@@ -8,13 +8,15 @@ use serde::Serialize;
 use serenity::all::{ChannelType, GuildChannel, Member, PartialGuild, Permissions, RoleId};
 
 use crate::chat::discord::{http_client, DiscordSettings, Token};
-use crate::config::{Config, DiscordConfig, WechatPayConfig};
+use crate::config::{Config, DiscordConfig, StorageBackend, WechatPayConfig};
 use crate::wechatpay::keys::{self, KeyError};
 use crate::wechatpay::verify::VerifyError;
 use crate::wechatpay::{ApiError, CouponApi, WechatPayClient};
 
 #[path = "check_slack.rs"]
 mod slack;
+#[path = "check_storage.rs"]
+mod storage;
 
 /// What the bot needs in the approvals channel: post cards with embeds and add (and see) the ✅ /
 /// ❌ reactions on them.
@@ -49,6 +51,9 @@ pub struct Check {
     pub ok: bool,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
+    /// What a passed check found (the database connected to, its schema version).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Check {
@@ -57,13 +62,17 @@ impl Check {
             check: check.into(),
             ok: result.is_ok(),
             failure: result.err(),
+            note: None,
         }
     }
 
-    /// `ok <check>` or `FAIL <check>: <reason>. <fix>`.
+    /// `ok <check>` (`ok <check>: <note>`) or `FAIL <check>: <reason>. <fix>`.
     pub fn line(&self) -> String {
         match &self.failure {
-            None => format!("ok {}", self.check),
+            None => match &self.note {
+                Some(note) => format!("ok {}: {note}", self.check),
+                None => format!("ok {}", self.check),
+            },
             Some(f) => format!(
                 "FAIL {}: {}. {}",
                 self.check,
@@ -85,6 +94,13 @@ pub struct Report {
 impl Report {
     fn push(&mut self, check: impl Into<String>, result: Result<(), Failure>) {
         self.checks.push(Check::new(check, result));
+    }
+
+    /// A passed check and what it found.
+    fn push_noted(&mut self, check: impl Into<String>, note: String) {
+        let mut passed = Check::new(check, Ok(()));
+        passed.note = Some(note);
+        self.checks.push(passed);
     }
 
     /// One line per check.
@@ -153,16 +169,23 @@ async fn check_parsed(report: &mut Report, config: &Config, live: bool) {
             Ok(())
         },
     );
-    report.push(
-        "storage.path",
-        match config.storage_path("check-config") {
-            Err(e) => Err(failure(
-                e.to_string(),
-                "Add [storage] path = \"...\": the folder the bot keeps its requests in.",
-            )),
-            Ok(path) => writable(&path),
-        },
-    );
+    let postgres = config
+        .storage
+        .as_ref()
+        .is_some_and(|storage| storage.backend == StorageBackend::Postgres);
+    let database = postgres.then(|| storage::offline(report, config));
+    if !postgres {
+        report.push(
+            "storage.path",
+            match config.storage_path("check-config") {
+                Err(e) => Err(failure(
+                    e.to_string(),
+                    "Add [storage] path = \"...\": the folder the bot keeps its requests in.",
+                )),
+                Ok(path) => writable(&path),
+            },
+        );
+    }
     // Each configured chat platform is checked; none is needed by `console` or `show`.
     let discord = config
         .discord
@@ -189,6 +212,9 @@ async fn check_parsed(report: &mut Report, config: &Config, live: bool) {
     }
     if let Some(checked) = slack {
         slack::live(report, checked).await;
+    }
+    if let Some(target) = database {
+        storage::live(report, target).await;
     }
 }
 

@@ -44,9 +44,10 @@ pub fn open(config: &Config, command: &'static str) -> anyhow::Result<SharedStor
             &config.storage_path(command)?,
             &config.store_options(),
         )?),
-        StorageBackend::Postgres => {
-            Arc::new(PostgresStore::connect(&database_url(config, command)?)?)
-        }
+        StorageBackend::Postgres => Arc::new(PostgresStore::connect_with(
+            &database_url(config, command)?,
+            storage.connect_options(),
+        )?),
     };
     Ok(SharedStore::new(store).with_lease_ttl(storage.lease))
 }

@@ -14,6 +14,7 @@ mod pool;
 mod schema;
 #[doc(hidden)]
 pub mod testing;
+mod tls;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,9 +22,10 @@ use std::time::Duration;
 
 use postgres::Client;
 
-pub use self::pool::Target;
+pub use self::pool::{ConnectOptions, Target, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT};
 use self::pool::{Pool, Session};
 pub use self::schema::SCHEMA_VERSION;
+pub use self::tls::SslMode;
 use super::audit::{self, AuditBreak, AuditEntry, AuditHead};
 use super::sled::decode;
 use super::{AuditIter, AuditNote, CardKey, Cas, Lease, RequestStore, StoreError};
@@ -51,7 +53,12 @@ impl PostgresStore {
     /// (under a lock, so instances started together migrate once). A database whose schema
     /// is newer than this build knows is refused.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = Pool::start(Target::parse(url)?)?;
+        Self::connect_with(url, ConnectOptions::default())
+    }
+
+    /// [`PostgresStore::connect`] with the options `[storage]` gives.
+    pub fn connect_with(url: &str, options: ConnectOptions) -> Result<Self, StoreError> {
+        let pool = Pool::start(Target::parse_with(url, options)?)?;
         pool.run(schema::migrate)?;
         Ok(Self {
             pool: Arc::new(pool),
@@ -86,6 +93,21 @@ impl PostgresStore {
         })
     }
 
+    /// Whether this store's connections are encrypted, and with which TLS version.
+    pub fn tls_in_use(&self) -> Result<Option<String>, StoreError> {
+        self.query("cannot read the connection's TLS state", tls_version)
+    }
+
+    /// Test hook: one statement that sleeps `seconds` on the server, as a hung query would.
+    #[doc(hidden)]
+    pub fn sleep_on_server(&self, seconds: f64) -> Result<(), StoreError> {
+        self.query("cannot run a statement", move |client| {
+            client
+                .execute("SELECT pg_sleep($1)", &[&seconds])
+                .map(|_| ())
+        })
+    }
+
     /// Test hook: change entry `seq`'s `after` as stored, past the store's own checks.
     #[doc(hidden)]
     pub fn tamper_audit_entry(&self, seq: u64, after: i64) -> Result<(), StoreError> {
@@ -105,67 +127,54 @@ impl PostgresStore {
             Ok(())
         })
     }
-
-    /// Copies a whole store into this one in one transaction: requests (each with the audit
-    /// entry that created it), cards, and the audit chain as it is, hashes included. Refused
-    /// unless this store is empty.
-    pub(crate) fn import(&self, copy: Import) -> Result<Result<(), String>, StoreError> {
-        self.query("cannot copy into the store", move |client| {
-            let mut tx = client.transaction()?;
-            let row = tx.query_one(
-                "SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM cards) \
-                        + (SELECT count(*) FROM audit) FROM audit_head FOR UPDATE",
-                &[],
-            )?;
-            if row.get::<_, i64>(0) != 0 {
-                return Ok(Err("the target store is not empty".to_string()));
-            }
-            for entry in &copy.audit {
-                tx.execute(
-                    "INSERT INTO audit (seq, stock_id, request_id, entry) \
-                     VALUES ($1, $2, $3, $4::text::json)",
-                    &[
-                        &(entry.seq as i64),
-                        &entry.stock_id,
-                        &entry.request_id,
-                        &json(entry),
-                    ],
-                )?;
-            }
-            if let Some(head) = &copy.head {
-                tx.execute(
-                    "UPDATE audit_head SET seq = $1, hash = $2",
-                    &[&(head.seq as i64), &head.hash],
-                )?;
-            }
-            for (request, created_seq) in &copy.requests {
-                insert_request(&mut tx, request, *created_seq)?;
-            }
-            for (card, request_id) in &copy.cards {
-                tx.execute(
-                    "INSERT INTO cards (platform, channel, message, request_id) VALUES ($1, $2, $3, $4)",
-                    &[&card.platform, &card.channel, &card.message, request_id],
-                )?;
-            }
-            tx.commit()?;
-            Ok(Ok(()))
-        })
-    }
 }
 
-/// A whole store to copy in (see [`PostgresStore::import`]).
-pub(crate) struct Import {
-    /// Each request with the sequence number of the audit entry that created it.
-    pub requests: Vec<(ChangeRequest, u64)>,
-    pub cards: Vec<(CardKey, String)>,
-    pub audit: Vec<AuditEntry>,
-    pub head: Option<AuditHead>,
+/// What `check-config --live` learns of a database, read without changing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// The newest migration applied (0: an empty database, migrated on first start).
+    pub schema_version: i64,
+    /// The TLS version of the connection, `None` when it is not encrypted.
+    pub tls: Option<String>,
+}
+
+/// Connects to `target` as the store would (sslmode, timeouts) and reads the schema version
+/// and the connection's encryption. Never migrates: `check-config` changes nothing. Runs on
+/// a thread of its own, as the synchronous client must not be blocked on from a runtime.
+pub fn probe(target: Target) -> Result<Probe, StoreError> {
+    let work = move || {
+        let mut client = target.connect()?;
+        let version = schema::applied_version(&mut client)
+            .map_err(|e| target.error("cannot read the schema version", &e))?;
+        let tls = tls_version(&mut client)
+            .map_err(|e| target.error("cannot read the connection's TLS state", &e))?;
+        Ok(Probe {
+            schema_version: version,
+            tls,
+        })
+    };
+    std::thread::spawn(work).join().unwrap_or_else(|_| {
+        Err(StoreError::Database {
+            target: "the database".into(),
+            reason: "the connection thread stopped".into(),
+        })
+    })
+}
+
+/// The TLS version of this connection, `None` when it is not encrypted.
+fn tls_version(client: &mut Client) -> Result<Option<String>, postgres::Error> {
+    let row = client.query_one(
+        "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        &[],
+    )?;
+    let ssl: bool = row.get(0);
+    Ok(ssl.then(|| row.get::<_, Option<String>>(1).unwrap_or_default()))
 }
 
 fn insert_request(
     tx: &mut postgres::Transaction<'_>,
     request: &ChangeRequest,
-    created_seq: u64,
+    created_seq: i64,
 ) -> Result<u64, postgres::Error> {
     tx.execute(
         "INSERT INTO requests (id, state, stock_id, created_at, open, created_seq, doc) \
@@ -176,7 +185,7 @@ fn insert_request(
             &request.stock_id,
             &(request.created_at as i64),
             &!request.state.is_terminal(),
-            &(created_seq as i64),
+            &created_seq,
             &json(request),
         ],
     )
@@ -231,7 +240,7 @@ fn transact(
         &[&seq, &entry.hash],
     )?;
     if current.is_none() {
-        if insert_request(&mut tx, next, entry.seq)? == 0 {
+        if insert_request(&mut tx, next, entry.seq as i64)? == 0 {
             return Ok(Err(Refused::Exists));
         }
     } else {
@@ -646,6 +655,63 @@ mod tests {
         let text = refused.to_string();
         assert!(
             text.contains("version 3, newer than this budget-bot knows (version 2)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_statement_past_the_statement_timeout_fails_cleanly_and_the_store_goes_on() {
+        let Some(db) = test_database("a_statement_past_the_statement_timeout") else {
+            return;
+        };
+        let url = db.url.replacen("budgetbot@", "budgetbot:s3cret-Pa55@", 1);
+        let options = ConnectOptions {
+            statement_timeout: Duration::from_secs(1),
+        };
+        let store = PostgresStore::connect_with(&url, options).unwrap();
+        let started = std::time::Instant::now();
+        let error = store.sleep_on_server(20.0).expect_err("cancelled");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains("s3cret-Pa55"), "{text}");
+        assert!(
+            text.contains("canceling statement due to statement timeout")
+                && text.contains("[storage] statement_timeout")
+                && text.contains("1s"),
+            "{text}"
+        );
+        assert_eq!(store.counts().unwrap(), (0, 0, 0));
+    }
+
+    #[test]
+    fn a_server_that_accepts_and_never_answers_is_reported_after_connect_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            // Held open, never answered: a hung server.
+            let held: Vec<_> = listener.incoming().take(4).collect();
+            std::thread::park();
+            drop(held);
+        });
+        let (answer, answered) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let url = format!(
+                "postgres://budgetbot:s3cret-Pa55@127.0.0.1:{port}/ledger?connect_timeout=1&sslmode=disable"
+            );
+            let _ = answer.send(PostgresStore::connect(&url).err().map(|e| e.to_string()));
+        });
+        let text = answered
+            .recv_timeout(Duration::from_secs(15))
+            .expect("the connection attempt ends instead of hanging")
+            .expect("refused");
+        assert!(!text.contains("s3cret-Pa55"), "{text}");
+        assert!(
+            text.contains(&format!("ledger on 127.0.0.1:{port}"))
+                && text.contains("did not complete the connection within 1s (connect_timeout)"),
             "{text}"
         );
     }

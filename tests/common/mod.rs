@@ -427,3 +427,17 @@ pub async fn wait_for(what: &str, within: Duration, mut condition: impl FnMut() 
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The one line of `check-config` check `name` in its text output.
+pub fn check_line<'a>(stdout: &'a str, name: &str) -> &'a str {
+    let found: Vec<&str> = stdout
+        .lines()
+        .filter(|l| {
+            l.strip_prefix("ok ")
+                .or_else(|| l.strip_prefix("FAIL "))
+                .is_some_and(|rest| rest == name || rest.starts_with(&format!("{name}: ")))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "one line for `{name}` in:\n{stdout}");
+    found[0]
+}

@@ -60,7 +60,7 @@ fn run(session: &mut Session) -> Result<(), StoreError> {
 }
 
 /// The newest migration applied (0 on an empty database).
-fn applied_version(client: &mut Client) -> Result<i64, postgres::Error> {
+pub(super) fn applied_version(client: &mut Client) -> Result<i64, postgres::Error> {
     let exists: bool = client
         .query_one("SELECT to_regclass($1) IS NOT NULL", &[&HISTORY_TABLE])?
         .get(0);

@@ -38,6 +38,25 @@ pub fn test_database(test: &str) -> Option<TestDatabase> {
     })
 }
 
+/// The variables naming the test cluster's CA (which signed its certificate for localhost
+/// and 127.0.0.1) and an unrelated CA; `.ci/postgres.sh start` prints both.
+pub const TEST_CA: &str = "BUDGET_BOT_TEST_PG_CA";
+pub const TEST_OTHER_CA: &str = "BUDGET_BOT_TEST_PG_OTHER_CA";
+
+/// The test cluster's CA and an unrelated one, as [`test_database`] decides on skipping.
+pub fn test_cas(test: &str) -> Option<(String, String)> {
+    match (std::env::var(TEST_CA), std::env::var(TEST_OTHER_CA)) {
+        (Ok(ca), Ok(other)) => Some((ca, other)),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{TEST_CA} and {TEST_OTHER_CA} are not set, and CI runs every PostgreSQL test: start a test database with .ci/postgres.sh")
+        }
+        _ => {
+            eprintln!("SKIPPED {test}: {TEST_CA} / {TEST_OTHER_CA} are not set (start a test database with .ci/postgres.sh start and export what it prints)");
+            None
+        }
+    }
+}
+
 impl TestDatabase {
     /// Runs `sql` in this test's schema, as a tool would, past the store.
     pub fn execute(&self, sql: &str) {
