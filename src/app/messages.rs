@@ -44,17 +44,11 @@ pub fn left_text(lang: Lang, limit: Option<i64>, sent: i64) -> String {
     limit_text(lang, limit.map(|l| l.saturating_sub(sent).max(0)))
 }
 
-/// UTC `YYYY-MM-DD HH:MM:SSZ`.
+/// A time as text, in `[display] timezone` with its offset (`2027-01-15 16:00:00 +08:00`, or
+/// `… UTC`): the one way every message writes a time.
 pub fn time_text(lang: Lang, unix: u64) -> String {
-    /// 9999-12-31T23:59:59Z: humantime cannot format later instants.
-    const LAST_FORMATTABLE: u64 = 253_402_300_799;
-    if unix > LAST_FORMATTABLE {
-        return t!(lang, "unix-time", unix = unix);
-    }
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
-    humantime::format_rfc3339_seconds(t)
-        .to_string()
-        .replace('T', " ")
+    crate::domain::schedule::local_text(unix, &timezone())
+        .unwrap_or_else(|| t!(lang, "unix-time", unix = unix))
 }
 
 /// Names joined the way the language lists them (`a, b` / `a、b`).
@@ -143,7 +137,10 @@ pub fn status_line(lang: Lang, request: &ChangeRequest) -> String {
             lang,
             "status-scheduled",
             by_at = by_at(by),
-            at = request.apply_at.map(local_time).unwrap_or_default()
+            at = request
+                .apply_at
+                .map(|at| time_text(lang, at))
+                .unwrap_or_default()
         ),
     }
 }
@@ -202,7 +199,7 @@ pub fn card_text_with(
         ));
     }
     if let Some(at) = request.apply_at {
-        lines.push(t!(lang, "card-applies-at", at = local_time(at)));
+        lines.push(t!(lang, "card-applies-at", at = time_text(lang, at)));
     }
     if !request.approvals.is_empty() {
         let names: Vec<_> = request
@@ -234,7 +231,9 @@ pub fn request_line(lang: Lang, request: &ChangeRequest) -> String {
         UpdateMode::MaxCountPerDay => "set-daily",
     };
     let schedule = match (request.state, request.apply_at) {
-        (RequestState::Pending, Some(at)) => t!(lang, "request-line-schedule", at = local_time(at)),
+        (RequestState::Pending, Some(at)) => {
+            t!(lang, "request-line-schedule", at = time_text(lang, at))
+        }
         _ => String::new(),
     };
     let expires = match request.state {
@@ -330,7 +329,7 @@ pub fn outcome(lang: Lang, outcome: &Outcome) -> String {
             expires = time_text(lang, request.expires_at),
             schedule = request
                 .apply_at
-                .map(|at| t!(lang, "created-schedule", at = local_time(at)))
+                .map(|at| t!(lang, "created-schedule", at = time_text(lang, at)))
                 .unwrap_or_default(),
         ),
         Outcome::Decided { request, decided } => decided_text(lang, request, *decided),
@@ -370,7 +369,9 @@ fn decided_text(lang: Lang, request: &ChangeRequest, decided: Decided) -> String
             status = status_line(lang, request)
         ),
         Decided::Approved { settled: false } => t!(lang, "decided-approved-applying", id = id),
-        Decided::Scheduled { at } => t!(lang, "decided-scheduled", id = id, at = local_time(at)),
+        Decided::Scheduled { at } => {
+            t!(lang, "decided-scheduled", id = id, at = time_text(lang, at))
+        }
         Decided::Cancelled => t!(lang, "decided-cancelled", id = id),
     }
 }
