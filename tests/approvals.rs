@@ -104,11 +104,35 @@ impl Bot {
 
     /// Stops the bot (its store closed) and starts it again on the same folder.
     async fn restart(&mut self) {
+        self.stop().await;
+        self.boot().await;
+        self.assert_quiet_boot();
+    }
+
+    /// Stops the bot, backs its store up (`store backup`), restores the backup into an empty
+    /// folder in the store's place (`store restore`), and starts the bot on the restored store.
+    async fn restart_from_backup(&mut self) {
+        use budget_bot::store::backup;
+        self.stop().await;
+        let path = self.dir.path().join("db");
+        let file = self.dir.path().join("backup.jsonl");
+        backup::backup(&path, &Default::default(), &file).unwrap();
+        std::fs::rename(&path, self.dir.path().join("db.old")).unwrap();
+        let empty = Store::open(&path).unwrap();
+        backup::restore(&empty, &path, &file).unwrap();
+        drop(empty);
+        self.boot().await;
+        self.assert_quiet_boot();
+    }
+
+    async fn stop(&mut self) {
         if let Some(console) = self.console.take() {
             console.runtime().shutdown().await.unwrap();
         }
         self.store = None;
-        self.boot().await;
+    }
+
+    fn assert_quiet_boot(&self) {
         let recovered = self.out.take_events();
         assert!(
             recovered.is_empty(),
@@ -488,6 +512,13 @@ async fn burn_alerts_at_80_and_95_percent_post_once_even_across_a_restart() {
     assert!(
         alerts(&events).is_empty(),
         "not again after a restart: {events:?}"
+    );
+    bot.restart_from_backup().await;
+    bot.clock.advance(interval);
+    let events = bot.line("dave: /budget pending").await;
+    assert!(
+        alerts(&events).is_empty(),
+        "not again after a backup is restored: {events:?}"
     );
     bot.clock.advance(interval);
     let events = bot.line("dave: /budget pending").await;

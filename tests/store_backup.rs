@@ -113,7 +113,7 @@ async fn backup_then_restore_gives_back_the_same_store() {
     let text = std::fs::read_to_string(&file).unwrap();
     let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     let header = &header["header"];
-    assert_eq!(header["version"], 1);
+    assert_eq!(header["version"], 2);
     assert_eq!(header["counts"]["requests"], 2);
     assert_eq!(header["counts"]["cards"], 2);
     assert_eq!(header["counts"]["audit_entries"], before.audit.len());
