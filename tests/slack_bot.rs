@@ -119,8 +119,11 @@ impl World {
             .count()
     }
 
+    /// The cards: the approvals channel's messages that are not replies in a thread.
     fn cards(&self) -> Vec<Value> {
-        self.fake.messages_in(APPROVALS)
+        let mut cards = self.fake.messages_in(APPROVALS);
+        cards.retain(|m| m["thread_ts"].is_null());
+        cards
     }
 
     fn card(&self) -> Value {
@@ -306,6 +309,38 @@ async fn a_request_posts_a_card_with_buttons_and_reactions_and_a_button_approves
                 .any(|m| blocks_text(m).contains("Sent in total"))
         })
         .await;
+    bot.shutdown().await.unwrap();
+}
+
+/// The replies in the thread of the card `ts`.
+fn thread_replies(fake: &FakeSlack, ts: &str) -> Vec<String> {
+    fake.messages_in(APPROVALS)
+        .iter()
+        .filter(|m| m["thread_ts"] == ts)
+        .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reminder_replies_on_the_card_mentioning_the_approver_groups_once() {
+    let mut w = World::new().await;
+    w.config.approval.remind_after = Some(Duration::from_secs(1));
+    let bot = w.start_bot().await;
+    let ts = w.request_daily(ALICE, 20_000).await;
+    let id = w.store.last().unwrap().unwrap().id.to_string();
+    w.fake
+        .wait_until("the reminder", WAIT, |f| !thread_replies(f, &ts).is_empty())
+        .await;
+    let reminder = &thread_replies(&w.fake, &ts)[0];
+    assert!(
+        reminder.starts_with(&format!("<!subteam^{APPROVERS}>")) && reminder.contains(&id),
+        "the approver group is mentioned: {reminder}"
+    );
+
+    let click = w.fake.click(BOB, &w.card(), "approve");
+    w.acked(&click).await;
+    w.wait_state(RequestState::Applied).await;
+    assert_eq!(thread_replies(&w.fake, &ts).len(), 1, "reminded once");
     bot.shutdown().await.unwrap();
 }
 
