@@ -196,6 +196,17 @@ impl World {
         blocks_text(&self.card())
     }
 
+    /// Waits for a notice whose blocks contain `needle`.
+    async fn wait_notice(&self, what: &str, needle: &str) {
+        self.fake
+            .wait_until(what, WAIT, |f| {
+                f.messages_in(NOTIFICATIONS)
+                    .iter()
+                    .any(|m| blocks_text(m).contains(needle))
+            })
+            .await;
+    }
+
     fn notifications(&self) -> Vec<String> {
         self.fake
             .messages_in(NOTIFICATIONS)
@@ -214,6 +225,65 @@ impl World {
         let e = self.fake.envelope(envelope);
         e.acked_at.unwrap().duration_since(e.sent[0])
     }
+}
+
+/// With `[display] language = "zh-CN"`, the card (text, buttons, hint), the `show` fields
+/// and the applied notice's fields are in Chinese, with no English label left.
+#[tokio::test]
+async fn a_chinese_team_sees_chinese_cards_and_fields() {
+    let mut w = World::new().await;
+    w.config.display.language = budget_bot::config::Language::ZhCn;
+    let bot = w.start_bot().await;
+    w.request_daily(ALICE, 20_000).await;
+    let card = w.card();
+    let shown = buttons(&card);
+    let labels: Vec<&str> = shown
+        .iter()
+        .map(|b| b["text"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["批准", "驳回"], "{card}");
+    let text = blocks_text(&card);
+    for part in ["批次", "每日发放次数上限", "点击批准或驳回"] {
+        assert!(text.contains(part), "{part} on the card: {text}");
+    }
+    for english in [
+        "Approve",
+        "Reject",
+        "Stock",
+        "Requested",
+        "react",
+        "Expires",
+    ] {
+        assert!(!text.contains(english), "{english} on the card: {text}");
+    }
+
+    let envelope = w.fake.command(DAVE, GENERAL, "show 123");
+    let text = blocks_text(&w.answer(&envelope).await);
+    for part in [
+        "每日发放次数上限",
+        "当天已发放次数",
+        "已发放总次数",
+        "批次状态",
+        "当天剩余",
+    ] {
+        assert!(text.contains(part), "{part} in show: {text}");
+    }
+    for english in ["limit", "Sent", "State", "Left", "Per user"] {
+        assert!(!text.contains(english), "{english} in show: {text}");
+    }
+
+    let click = w.fake.click(BOB, &card, "approve");
+    w.acked(&click).await;
+    w.wait_state(RequestState::Applied).await;
+    w.wait_notice("the applied notice", "当天已发放次数").await;
+    let notices = w.notifications().join("\n");
+    for english in ["Total limit", "Daily limit", "Sent", "State"] {
+        assert!(
+            !notices.contains(english),
+            "{english} in notices: {notices}"
+        );
+    }
+    bot.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -302,13 +372,7 @@ async fn a_request_posts_a_card_with_buttons_and_reactions_and_a_button_approves
     );
     assert_eq!(w.update_calls(), 1);
     assert_eq!(w.sim.handle().applied_count(), 1);
-    w.fake
-        .wait_until("the applied notice", WAIT, |f| {
-            f.messages_in(NOTIFICATIONS)
-                .iter()
-                .any(|m| blocks_text(m).contains("Sent in total"))
-        })
-        .await;
+    w.wait_notice("the applied notice", "Sent in total").await;
     bot.shutdown().await.unwrap();
 }
 

@@ -1,4 +1,4 @@
-# The adapters' own words: input they could not take, card prompts, Discord labels.
+# The adapters' own words: input they could not take, card prompts, Discord and Slack labels.
 
 console-line-hint = Lines look like `alice: /budget show 123`, `bob: react {$approve} last` or `bob: click approve last`.
 not-a-console-user = `{$user}` is not a console user. Add them under [console.users] in the config, or use one of: {$users}.
@@ -30,6 +30,8 @@ embed-left-total = Left in total
 embed-left-today = Left today
 notice-total-limit = Total limit
 notice-daily-limit = Daily limit
+slack-card-hint = Approve or Reject, or react :white_check_mark: / :x: on this message.
+link-card = Card
 
 # Discord's /budget command and option descriptions (at most 100 characters each).
 cmd-budget = WeChat Pay coupon budgets: show, change with approval, history

@@ -1,4 +1,4 @@
-# 各聊天平台自己的话：无法处理的输入、卡片提示、Discord 的标签。
+# 各聊天平台自己的话：无法处理的输入、卡片提示、Discord 和 Slack 的标签。
 
 console-line-hint = 每行的格式如 `alice: /budget show 123`、`bob: react {$approve} last` 或 `bob: click approve last`。
 not-a-console-user = `{$user}` 不是控制台用户。请在配置的 [console.users] 中添加，或使用以下用户之一：{$users}。
@@ -30,6 +30,8 @@ embed-left-total = 总剩余
 embed-left-today = 当天剩余
 notice-total-limit = 发放次数总上限
 notice-daily-limit = 每日发放次数上限
+slack-card-hint = 点击批准或驳回，或在这条消息上回应 :white_check_mark: / :x:。
+link-card = 审批卡片
 
 # Discord 中 /budget 命令及其选项的说明（每条最多 100 个字符）。
 cmd-budget = 微信支付商品券预算：查看、经审批修改、历史记录
