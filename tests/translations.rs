@@ -16,7 +16,7 @@ use budget_bot::chat::console::{Console, ConsoleNotifier, Output};
 use budget_bot::config::ApprovalConfig;
 use budget_bot::domain::command::SUBCOMMANDS;
 use budget_bot::i18n::Lang;
-use budget_bot::sim::seeded_stocks;
+use budget_bot::sim::{seeded_stocks, CannedAnswer, Fault, FaultMatch};
 use budget_bot::store::Store;
 use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
 
@@ -305,6 +305,58 @@ async fn a_chinese_conversation_has_no_stray_english() {
         }
     }
     assert!(said.len() > lines.len(), "{said:?}");
+
+    // WeChat Pay's technical failures, each on every attempt of a `show`: the reply names the
+    // kind in Chinese (the detail is in the log).
+    let failures = [
+        (Fault::BadSignature, "签名无法用微信支付公钥验证"),
+        (Fault::WrongSerial, "Wechatpay-Serial"),
+        (Fault::StaleTimestamp, "时钟同步"),
+        (Fault::TimestampHeader("soon".into()), "不是数字"),
+        (
+            Fault::Answer(CannedAnswer::gateway(200, "{}")),
+            "缺少应答头",
+        ),
+        (
+            Fault::Answer(CannedAnswer::api(200, "<html>not json</html>")),
+            "无法解析",
+        ),
+        (Fault::DropConnection, "无法连接微信支付"),
+    ];
+    for (fault, expected) in failures {
+        for _ in 0..4 {
+            sim.handle().push_fault(FaultMatch::GetStock, fault.clone());
+        }
+        console.handle_line("alice: /budget show 123").await;
+        sim.handle().clear_faults();
+        let replies: Vec<String> = buffer
+            .take_events()
+            .iter()
+            .filter(|e| e["event"] != "done")
+            .map(|e| e["text"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            replies.iter().any(|r| r.contains(expected)),
+            "{expected} for {fault:?}: {replies:?}"
+        );
+        said.extend(replies);
+    }
+    // A line too long to read: its echo marks the cut in Chinese.
+    let long = format!("{}\n", "1234 ".repeat(20_000));
+    console.run(long.as_bytes()).await.unwrap();
+    let events = buffer.take_events();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["text"].as_str().unwrap().contains("已截断")),
+        "{events:?}"
+    );
+    said.extend(
+        events
+            .iter()
+            .map(|e| e["text"].as_str().unwrap().to_string()),
+    );
+
     let strays: Vec<(String, Vec<String>)> = said
         .iter()
         .map(|text| (text.clone(), stray_latin(text)))

@@ -668,6 +668,11 @@ pub fn line_not_utf8(lang: Lang, number: u64, position: usize) -> String {
     t!(lang, "line-not-utf8", number = number, position = position)
 }
 
+/// The start of a line too long to read, marked as cut.
+pub fn line_cut(lang: Lang, start: &str, bytes: usize) -> String {
+    t!(lang, "line-cut", start = start, bytes = bytes)
+}
+
 pub fn line_too_long(lang: Lang, number: u64, bytes: usize, max: usize) -> String {
     t!(
         lang,

@@ -5,6 +5,7 @@
 use crate::domain::request::group;
 use crate::i18n::Lang;
 use crate::t;
+use crate::wechatpay::verify::{VerifyError, MAX_CLOCK_SKEW_SECS};
 use crate::wechatpay::ApiError;
 
 /// An API error: the bot's explanation, with the API's own code and message as they came.
@@ -60,9 +61,9 @@ pub fn api_error(lang: Lang, e: &ApiError) -> String {
             request_id = rid(request_id)
         ),
         ApiError::Timeout { attempts } => t!(lang, "api-timeout", attempts = attempts),
-        ApiError::Transport { attempts, reason } => {
-            t!(lang, "api-transport", attempts = attempts, reason = reason)
-        }
+        // The network error and the decoder's complaint are English technical text: the
+        // reply names the kind, the log (see the client) keeps the detail.
+        ApiError::Transport { attempts, .. } => t!(lang, "api-transport", attempts = attempts),
         ApiError::Redirect {
             status,
             location,
@@ -79,15 +80,12 @@ pub fn api_error(lang: Lang, e: &ApiError) -> String {
         ApiError::Verification { source, request_id } => t!(
             lang,
             "api-verification",
-            reason = source,
+            reason = verify_reason(lang, source),
             request_id = rid(request_id)
         ),
-        ApiError::Decode { reason, request_id } => t!(
-            lang,
-            "api-decode",
-            reason = reason,
-            request_id = rid(request_id)
-        ),
+        ApiError::Decode { request_id, .. } => {
+            t!(lang, "api-decode", request_id = rid(request_id))
+        }
         ApiError::WrongStock {
             expected,
             received,
@@ -112,5 +110,28 @@ pub fn api_error(lang: Lang, e: &ApiError) -> String {
             target = group(*target),
             request_id = rid(request_id)
         ),
+    }
+}
+
+/// Why an answer's signature did not verify, by kind.
+fn verify_reason(lang: Lang, e: &VerifyError) -> String {
+    match e {
+        VerifyError::MissingHeader(header) => t!(lang, "verify-missing-header", header = header),
+        VerifyError::BadTimestamp { remote } => {
+            t!(lang, "verify-bad-timestamp", remote = remote)
+        }
+        VerifyError::StaleTimestamp { skew, .. } => t!(
+            lang,
+            "verify-stale-timestamp",
+            skew = group(i64::try_from(*skew).unwrap_or(i64::MAX)),
+            limit = MAX_CLOCK_SKEW_SECS
+        ),
+        VerifyError::SerialMismatch { local, remote } => t!(
+            lang,
+            "verify-serial-mismatch",
+            local = local,
+            remote = remote
+        ),
+        VerifyError::BadSignature => t!(lang, "verify-bad-signature"),
     }
 }
