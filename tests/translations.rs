@@ -139,9 +139,9 @@ fn ids_in_code() -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        // `t!(lang, "id", ..)`, `messages::label(lang, "id")` and the adapters' one-argument
-        // shorthands `label("id")` / `word("id")`.
-        for opener in ["t!(", "label(", "word("] {
+        // `t!(lang, "id", ..)`, `messages::label(lang, "id")`, the adapters' one-argument
+        // shorthands `label("id")` / `word("id")`, and stored messages `Message::new("id")`.
+        for opener in ["t!(", "label(", "word(", "Message::new("] {
             for (at, _) in text.match_indices(opener) {
                 let before = text[..at].chars().next_back().unwrap_or(' ');
                 if before.is_alphanumeric() || before == '_' {
@@ -247,6 +247,16 @@ fn the_checker_finds_english_words() {
     assert_eq!(stray_latin("批次 is unlimited"), vec!["is", "unlimited"]);
 }
 
+/// What the bot said since the last call (every event but the `done` echo of the input).
+fn said_since(buffer: &common::Buffer) -> Vec<String> {
+    buffer
+        .take_events()
+        .iter()
+        .filter(|e| e["event"] != "done")
+        .map(|e| e["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A Chinese conversation on the console: the README's demo plus refusals of every kind a
 /// console line reaches.
 #[tokio::test]
@@ -298,11 +308,7 @@ async fn a_chinese_conversation_has_no_stray_english() {
     let mut said = Vec::new();
     for line in lines {
         console.handle_line(line).await;
-        for event in buffer.take_events() {
-            if event["event"] != "done" {
-                said.push(event["text"].as_str().unwrap().to_string());
-            }
-        }
+        said.extend(said_since(&buffer));
     }
     assert!(said.len() > lines.len(), "{said:?}");
 
@@ -329,18 +335,43 @@ async fn a_chinese_conversation_has_no_stray_english() {
         }
         console.handle_line("alice: /budget show 123").await;
         sim.handle().clear_faults();
-        let replies: Vec<String> = buffer
-            .take_events()
-            .iter()
-            .filter(|e| e["event"] != "done")
-            .map(|e| e["text"].as_str().unwrap().to_string())
-            .collect();
+        let replies = said_since(&buffer);
         assert!(
             replies.iter().any(|r| r.contains(expected)),
             "{expected} for {fault:?}: {replies:?}"
         );
         said.extend(replies);
     }
+    // A change WeChat Pay refuses: the card and `history` give the stored reason in Chinese,
+    // and `history` each entry's detail.
+    console
+        .handle_line("alice: /budget set-daily 123 30000 weekend push")
+        .await;
+    sim.handle().push_fault(
+        FaultMatch::UpdateBudget,
+        Fault::Answer(CannedAnswer::api(
+            400,
+            r#"{"code":"INVALID_REQUEST","message":"参数错误"}"#,
+        )),
+    );
+    console.handle_line("bob: react ✅ last").await;
+    console.handle_line("dave: /budget history 123 20").await;
+    let replies = said_since(&buffer);
+    let failed_card = "状态：失败：微信支付返回 400 INVALID_REQUEST：参数错误";
+    assert!(
+        replies.iter().any(|r| r.contains(failed_card)),
+        "{failed_card}: {replies:#?}"
+    );
+    let history = replies.last().unwrap();
+    for detail in [
+        "［经由表情回应］",
+        "［max_count_per_day 现为 20,000］",
+        "［微信支付返回 400 INVALID_REQUEST：参数错误",
+    ] {
+        assert!(history.contains(detail), "{detail} in {history}");
+    }
+    said.extend(replies);
+
     // A line too long to read: its echo marks the cut in Chinese.
     let long = format!("{}\n", "1234 ".repeat(20_000));
     console.run(long.as_bytes()).await.unwrap();

@@ -8,13 +8,13 @@
 mod grammar;
 
 pub use crate::domain::command::help_text;
-pub use grammar::api_error;
+pub use grammar::{api_error, api_error_message};
 
 use crate::domain::budget::ChangeRefusal;
 use crate::domain::policy::DenyReason;
 use crate::domain::request::{group, ActorRef, ChangeRequest, RequestState, StockSummary};
 use crate::domain::text::{code_echo, MAX_ECHO};
-use crate::i18n::{Lang, Localized};
+use crate::i18n::{Lang, Localized, Message};
 use crate::store::AuditEntry;
 use crate::t;
 use crate::wechatpay::model::{UpdateMode, MAX_BUDGET_VALUE};
@@ -107,6 +107,13 @@ pub fn status_line(lang: Lang, request: &ChangeRequest) -> String {
         (None, None) => String::new(),
     };
     let by = &request.decided_by;
+    let reason = || {
+        stored_reason(
+            lang,
+            request.outcome_reason.as_ref(),
+            request.outcome_detail.as_ref(),
+        )
+    };
     match request.state {
         RequestState::Pending => t!(
             lang,
@@ -121,18 +128,14 @@ pub fn status_line(lang: Lang, request: &ChangeRequest) -> String {
         RequestState::Rejected => t!(lang, "status-rejected", by_at = by_at(by)),
         RequestState::Cancelled => t!(lang, "status-cancelled", by_at = by_at(by)),
         RequestState::Expired => t!(lang, "status-expired", by_at = by_at(&None)),
-        // The stored detail is the English record; other languages show the state's own
-        // sentence (the notice carried the detail in every language).
-        RequestState::Stale => match request.outcome_detail.as_ref().filter(|_| lang == Lang::En) {
+        RequestState::Stale => match reason() {
             Some(detail) => t!(lang, "status-stale", detail = detail),
             None => t!(lang, "status-stale-unknown"),
         },
-        RequestState::Failed => {
-            match request.outcome_detail.as_ref().filter(|_| lang == Lang::En) {
-                Some(detail) => t!(lang, "status-failed", detail = detail),
-                None => t!(lang, "status-failed-unknown"),
-            }
-        }
+        RequestState::Failed => match reason() {
+            Some(detail) => t!(lang, "status-failed", detail = detail),
+            None => t!(lang, "status-failed-unknown"),
+        },
         RequestState::Scheduled => t!(
             lang,
             "status-scheduled",
@@ -290,9 +293,8 @@ pub fn audit_line(lang: Lang, entry: &AuditEntry) -> String {
     if let Some(id) = &entry.api_request_id {
         line.push_str(&t!(lang, "audit-request-id", id = id));
     }
-    // The detail is the stored English record; a Chinese history leaves it to `audit show`.
-    if let (Lang::En, Some(detail)) = (lang, &entry.detail) {
-        line.push_str(&format!(" [{detail}]"));
+    if let Some(detail) = stored_reason(lang, entry.reason.as_ref(), entry.detail.as_ref()) {
+        line.push_str(&t!(lang, "audit-detail", detail = detail));
     }
     line
 }
@@ -561,55 +563,69 @@ pub fn unresolved_notice(request: &ChangeRequest, error: &ApiError) -> Localized
     })
 }
 
-// ---- Outcome details: stored on a request (in English, as the record) and announced ------
+// ---- Outcome details: stored on a request (as a message, and in English as the record) ---
 
-pub fn applied_detail(request: &ChangeRequest) -> Localized {
-    Localized::new(|lang| {
-        t!(
-            lang,
-            "detail-applied",
-            field = request.mode.field_name(),
-            target = group(request.target)
-        )
-    })
+pub fn applied_detail(request: &ChangeRequest) -> Message {
+    Message::new("detail-applied")
+        .text("field", request.mode.field_name())
+        .text("target", group(request.target))
 }
 
-pub fn reread_failed_detail(e: &ApiError) -> Localized {
-    Localized::new(|lang| t!(lang, "detail-reread-failed", error = api_error(lang, e)))
+pub fn reread_failed_detail(e: &ApiError) -> Message {
+    Message::new("detail-reread-failed").with("error", api_error_message(e))
 }
 
-pub fn stale_detail(seen: Option<i64>, request: &ChangeRequest) -> Localized {
-    Localized::new(|lang| {
-        t!(
-            lang,
-            "detail-stale",
-            seen = limit_text(lang, seen),
-            approved = group(request.current)
-        )
-    })
+/// A limit that may be absent (unlimited), in the reader's words.
+fn limit_message(value: Option<i64>) -> Message {
+    match value {
+        Some(value) => Message::new("number").text("value", group(value)),
+        None => Message::new("unlimited"),
+    }
 }
 
-pub fn body_changed_detail() -> Localized {
-    Localized::new(|lang| t!(lang, "detail-body-changed"))
+pub fn stale_detail(seen: Option<i64>, request: &ChangeRequest) -> Message {
+    Message::new("detail-stale")
+        .with("seen", limit_message(seen))
+        .text("approved", group(request.current))
+}
+
+pub fn body_changed_detail() -> Message {
+    Message::new("detail-body-changed")
 }
 
 /// An API error as the outcome of a request.
-pub fn api_error_detail(error: &ApiError) -> Localized {
-    Localized::new(|lang| api_error(lang, error))
+pub fn api_error_detail(error: &ApiError) -> Message {
+    api_error_message(error)
 }
 
-pub fn confirmed_detail(error: &ApiError) -> Localized {
-    Localized::new(|lang| t!(lang, "detail-confirmed", error = api_error(lang, error)))
+pub fn confirmed_detail(error: &ApiError) -> Message {
+    Message::new("detail-confirmed").with("error", api_error_message(error))
 }
 
-pub fn not_applied_detail(live: Option<i64>, error: &ApiError) -> Localized {
-    Localized::new(|lang| {
-        t!(
-            lang,
-            "detail-not-applied",
-            live = limit_text(lang, live),
-            error = api_error(lang, error)
-        )
+pub fn not_applied_detail(live: Option<i64>, error: &ApiError) -> Message {
+    Message::new("detail-not-applied")
+        .with("live", limit_message(live))
+        .with("error", api_error_message(error))
+}
+
+/// How a decision was made (`via reaction`), for its audit entry.
+pub fn via_detail(via: &str) -> Message {
+    Message::new("audit-via").with("via", Message::new(format!("via-{via}")))
+}
+
+/// A stored reason in `lang`: its message where it has one, else the stored English text
+/// (records written before reasons were messages), translated where it is a known shape.
+fn stored_reason(lang: Lang, reason: Option<&Message>, detail: Option<&String>) -> Option<String> {
+    if let Some(reason) = reason {
+        return Some(reason.render(lang));
+    }
+    let detail = detail?;
+    let via = detail
+        .strip_prefix("via ")
+        .and_then(|via| crate::i18n::try_lookup(lang, &format!("via-{via}"), &[]));
+    Some(match via {
+        Some(via) => t!(lang, "audit-via", via = via),
+        None => detail.clone(),
     })
 }
 
