@@ -13,7 +13,7 @@ pub use grammar::{api_error, api_error_message};
 use crate::domain::budget::ChangeRefusal;
 use crate::domain::policy::DenyReason;
 use crate::domain::request::{group, ActorRef, ChangeRequest, RequestState, StockSummary};
-use crate::domain::text::{code_echo, MAX_ECHO};
+use crate::domain::text::{code_echo_in, MAX_ECHO};
 use crate::i18n::{Lang, Localized, Message};
 use crate::store::AuditEntry;
 use crate::t;
@@ -430,7 +430,7 @@ pub fn deny_reason(lang: Lang, reason: &DenyReason) -> String {
         DenyReason::UnknownRequest { given } => t!(
             lang,
             "deny-unknown-request",
-            given = code_echo(given, MAX_ECHO)
+            given = code_echo_in(lang, given, MAX_ECHO)
         ),
         DenyReason::NoRequests => t!(lang, "deny-no-requests"),
     }
@@ -643,7 +643,7 @@ pub fn not_a_console_user(lang: Lang, user: &str, users: &[&str]) -> String {
     t!(
         lang,
         "not-a-console-user",
-        user = code_echo(user, MAX_ECHO),
+        user = code_echo_in(lang, user, MAX_ECHO),
         users = list(lang, users)
     )
 }
@@ -658,7 +658,7 @@ pub fn not_a_decision_emoji(lang: Lang, given: &str, approve: &str, reject: &str
         "not-a-decision-emoji",
         approve = approve,
         reject = reject,
-        given = code_echo(given, MAX_ECHO)
+        given = code_echo_in(lang, given, MAX_ECHO)
     )
 }
 
@@ -666,8 +666,8 @@ pub fn not_a_button(lang: Lang, given: &str, request: &str) -> String {
     t!(
         lang,
         "not-a-button",
-        given = code_echo(given, MAX_ECHO),
-        request = code_echo(request, MAX_ECHO)
+        given = code_echo_in(lang, given, MAX_ECHO),
+        request = code_echo_in(lang, request, MAX_ECHO)
     )
 }
 
@@ -675,7 +675,7 @@ pub fn console_not_understood(lang: Lang, text: &str, approve: &str) -> String {
     t!(
         lang,
         "console-not-understood",
-        text = code_echo(text, MAX_ECHO),
+        text = code_echo_in(lang, text, MAX_ECHO),
         approve = approve
     )
 }

@@ -12,7 +12,7 @@ use crate::domain::limit::{LimitRefusal, UpdateMode};
 use crate::domain::request::{group, ChangeRequest};
 use crate::domain::schedule::{ScheduleRefusal, MAX_AHEAD};
 use crate::domain::stock::StockState;
-use crate::domain::text::{code_echo, MAX_ECHO};
+use crate::domain::text::{code_echo_in, MAX_ECHO};
 
 use crate::i18n::{lookup, Lang, Localized};
 use crate::t;
@@ -175,7 +175,11 @@ pub fn burn_alert(stock: &StockConfig, reached: &Reached) -> Localized {
 }
 
 pub fn not_a_time(lang: Lang, given: &str) -> String {
-    t!(lang, "not-a-time", given = code_echo(given, MAX_ECHO))
+    t!(
+        lang,
+        "not-a-time",
+        given = code_echo_in(lang, given, MAX_ECHO)
+    )
 }
 
 #[cfg(test)]
