@@ -196,6 +196,18 @@ impl World {
         blocks_text(&self.card())
     }
 
+    /// Dave (in neither group) reacts ✅ on the card `ts`; returns the reason he is told.
+    async fn dave_reacts(&self, ts: &str) -> String {
+        self.fake
+            .react(DAVE, APPROVALS, ts, "white_check_mark", "Ev-dave");
+        self.fake
+            .wait_until("Dave's ephemeral reason", WAIT, |f| {
+                !f.ephemerals_to(DAVE).is_empty()
+            })
+            .await;
+        self.fake.ephemerals_to(DAVE)[0].clone()
+    }
+
     /// Waits for a notice whose blocks contain `needle`.
     async fn wait_notice(&self, what: &str, needle: &str) {
         self.fake
@@ -234,8 +246,13 @@ async fn a_chinese_team_sees_chinese_cards_and_fields() {
     let mut w = World::new().await;
     w.config.display.language = budget_bot::config::Language::ZhCn;
     let bot = w.start_bot().await;
-    w.request_daily(ALICE, 20_000).await;
+    let ts = w.request_daily(ALICE, 20_000).await;
     let card = w.card();
+    let why = w.dave_reacts(&ts).await;
+    assert!(
+        why.starts_with("你的") && why.contains("无效") && !why.contains("did not count"),
+        "{why}"
+    );
     let shown = buttons(&card);
     let labels: Vec<&str> = shown
         .iter()
@@ -440,14 +457,7 @@ async fn a_reaction_from_an_approver_approves_once_and_other_reactions_do_nothin
         w.acked(e).await;
     }
     // Dave is in neither group: refused, told why, privately.
-    w.fake
-        .react(DAVE, APPROVALS, &ts, "white_check_mark", "Ev-dave");
-    w.fake
-        .wait_until("Dave's ephemeral reason", WAIT, |f| {
-            !f.ephemerals_to(DAVE).is_empty()
-        })
-        .await;
-    assert!(w.fake.ephemerals_to(DAVE)[0].contains("did not count"));
+    assert!(w.dave_reacts(&ts).await.contains("did not count"));
     assert_eq!(w.state(), RequestState::Pending);
     assert!(w.fake.ephemerals_to(BOT_USER).is_empty());
     assert!(

@@ -14,6 +14,8 @@ console-card-prompt = React {$approve} to approve or {$reject} to reject (or cli
 
 unknown-card = Your {$emoji} in the approvals channel did not count, so the bot removed it: that message is not an approval card the bot knows (not a card, or a card that was replaced). React on the request's current card or use its Approve/Reject buttons; /budget pending lists the open requests.
 reaction-failed = Your {$emoji} did not count, so the bot removed it. {$error} Please react again, or use the card's buttons.
+reaction-not-counted = Your {$emoji} did not count: {$reason}
+reaction-on-no-card = Your {$emoji} did not count: that message is not an approval card the bot knows. React on the request's card or use its Approve/Reject buttons; /budget pending lists the open requests.
 card-link = Card: {$link}
 pick-a-subcommand = Pick a /budget subcommand.
 option-required = The `{$name}` option is required.

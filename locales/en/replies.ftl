@@ -37,7 +37,7 @@ refuse-negative = {$target} is negative; limits are 0 or more.
 refuse-daily-unlimited = This stock's daily limit is unlimited, and the API cannot turn an unlimited daily limit into a limited one. Change it on the brand platform, or use set-total.
 refuse-current-unknown = WeChat Pay did not report this stock's current limit, so the change cannot be guarded. Try again later.
 
-internal-error = Something went wrong on the bot's side: {$error}
+internal-error = Something went wrong on the bot's side; the details are in the bot's log. Try again in a moment.
 
 # The API's errors: its own code and message are shown as they came.
 api-answer = WeChat Pay answered {$status} {$code}: {$message} (Request-ID {$request_id})

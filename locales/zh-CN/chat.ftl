@@ -14,6 +14,8 @@ console-card-prompt = 用 {$approve} 批准，用 {$reject} 驳回（或 click a
 
 unknown-card = 你在审批频道添加的 {$emoji} 无效，机器人已将其移除：这条消息不是机器人认识的审批卡片（不是卡片，或是已被替换的卡片）。请在该申请当前的卡片上添加表情，或使用卡片上的批准/驳回按钮；/budget pending 会列出待审批的申请。
 reaction-failed = 你的 {$emoji} 无效，机器人已将其移除。{$error} 请重新添加表情，或使用卡片上的按钮。
+reaction-not-counted = 你的 {$emoji} 无效：{$reason}
+reaction-on-no-card = 你的 {$emoji} 无效：这条消息不是机器人所知的审批卡片。请在申请的卡片上添加表情，或使用卡片上的批准/驳回按钮；/budget pending 列出待处理的申请。
 card-link = 卡片：{$link}
 pick-a-subcommand = 请选择一个 /budget 子命令。
 option-required = 必须填写 `{$name}` 选项。

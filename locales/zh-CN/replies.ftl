@@ -37,7 +37,7 @@ refuse-negative = {$target} 是负数；上限必须大于或等于 0。
 refuse-daily-unlimited = 该批次的每日发放次数上限为不限，接口无法把不限改为有限。请在品牌平台上修改，或使用 set-total。
 refuse-current-unknown = 微信支付没有返回该批次当前的上限，无法校验这次变更。请稍后再试。
 
-internal-error = 机器人内部出错：{$error}
+internal-error = 机器人内部出错，详情见机器人日志。请稍后重试。
 
 # 接口错误：接口返回的错误码和错误信息原样显示。
 api-answer = 微信支付返回 {$status} {$code}：{$message}（Request-ID {$request_id}）

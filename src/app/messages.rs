@@ -459,9 +459,11 @@ pub fn change_refusal(lang: Lang, refusal: &ChangeRefusal) -> String {
     }
 }
 
-/// What a user sees when the bot itself failed (the store); details go to the logs.
+/// What a user sees when the bot itself failed (the store). The error is technical English,
+/// so it goes to the log, here, and the reply says where to find it.
 pub fn internal_error(lang: Lang, e: &impl std::fmt::Display) -> String {
-    t!(lang, "internal-error", error = e)
+    tracing::error!(error = %e, "a reply reports the bot's own failure");
+    t!(lang, "internal-error")
 }
 
 // ---- Notices in the notifications channel (every language: the channel picks) -----------
@@ -757,16 +759,13 @@ pub fn label(lang: Lang, id: &str) -> String {
 }
 
 /// Why a reaction on an approval card did not count, where the bot cannot take it back.
-pub fn reaction_not_counted(emoji: &str, reason: &str) -> String {
-    format!("Your {emoji} did not count: {reason}")
+pub fn reaction_not_counted(lang: Lang, emoji: &str, reason: &str) -> String {
+    t!(lang, "reaction-not-counted", emoji = emoji, reason = reason)
 }
 
 /// A decision reaction in the approvals channel on a message that is no card the bot knows.
-pub fn reaction_on_no_card(emoji: &str) -> String {
-    format!(
-        "Your {emoji} did not count: that message is not an approval card the bot knows. React on \
-         the request's card or use its Approve/Reject buttons; /budget pending lists the open requests."
-    )
+pub fn reaction_on_no_card(lang: Lang, emoji: &str) -> String {
+    t!(lang, "reaction-on-no-card", emoji = emoji)
 }
 
 #[cfg(test)]
