@@ -14,7 +14,7 @@ use crate::domain::budget::ChangeRefusal;
 use crate::domain::policy::DenyReason;
 use crate::domain::request::{group, ActorRef, ChangeRequest, RequestState, StockSummary};
 use crate::domain::text::{code_echo_in, MAX_ECHO};
-use crate::i18n::{Lang, Localized, Message};
+use crate::i18n::{Lang, Localized};
 use crate::store::AuditEntry;
 use crate::t;
 use crate::wechatpay::model::{UpdateMode, MAX_BUDGET_VALUE};
@@ -22,7 +22,9 @@ use crate::wechatpay::{ApiError, StockEntity};
 
 use super::outcome::{Decided, Denial, Outcome, ReadPurpose};
 
+mod details;
 mod schedule;
+pub use details::*;
 pub use schedule::*;
 
 /// `1 approval`, `2 approvals`.
@@ -562,72 +564,6 @@ pub fn unresolved_notice(request: &ChangeRequest, error: &ApiError) -> Localized
             id = request.id,
             error = api_error(lang, error)
         )
-    })
-}
-
-// ---- Outcome details: stored on a request (as a message, and in English as the record) ---
-
-pub fn applied_detail(request: &ChangeRequest) -> Message {
-    Message::new("detail-applied")
-        .text("field", request.mode.field_name())
-        .text("target", group(request.target))
-}
-
-pub fn reread_failed_detail(e: &ApiError) -> Message {
-    Message::new("detail-reread-failed").with("error", api_error_message(e))
-}
-
-/// A limit that may be absent (unlimited), in the reader's words.
-fn limit_message(value: Option<i64>) -> Message {
-    match value {
-        Some(value) => Message::new("number").text("value", group(value)),
-        None => Message::new("unlimited"),
-    }
-}
-
-pub fn stale_detail(seen: Option<i64>, request: &ChangeRequest) -> Message {
-    Message::new("detail-stale")
-        .with("seen", limit_message(seen))
-        .text("approved", group(request.current))
-}
-
-pub fn body_changed_detail() -> Message {
-    Message::new("detail-body-changed")
-}
-
-/// An API error as the outcome of a request.
-pub fn api_error_detail(error: &ApiError) -> Message {
-    api_error_message(error)
-}
-
-pub fn confirmed_detail(error: &ApiError) -> Message {
-    Message::new("detail-confirmed").with("error", api_error_message(error))
-}
-
-pub fn not_applied_detail(live: Option<i64>, error: &ApiError) -> Message {
-    Message::new("detail-not-applied")
-        .with("live", limit_message(live))
-        .with("error", api_error_message(error))
-}
-
-/// How a decision was made (`via reaction`), for its audit entry.
-pub fn via_detail(via: &str) -> Message {
-    Message::new("audit-via").with("via", Message::new(format!("via-{via}")))
-}
-
-/// A stored reason in `lang`: its message where it has one, else the stored English text
-/// (records written before reasons were messages), translated where it is a known shape.
-fn stored_reason(lang: Lang, reason: Option<&Message>, detail: Option<&String>) -> Option<String> {
-    if let Some(reason) = reason {
-        return Some(reason.render(lang));
-    }
-    let detail = detail?;
-    let via = detail
-        .strip_prefix("via ")
-        .and_then(|via| crate::i18n::try_lookup(lang, &format!("via-{via}"), &[]));
-    Some(match via {
-        Some(via) => t!(lang, "audit-via", via = via),
-        None => detail.clone(),
     })
 }
 

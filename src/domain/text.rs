@@ -3,7 +3,7 @@
 //! Control characters and bidirectional overrides are removed (they reorder or hide what a
 //! reader sees), and anything longer than the bound is cut and marked as cut.
 
-use crate::i18n::Lang;
+use super::i18n::Lang;
 
 /// The most characters of outside text any message echoes.
 pub const MAX_ECHO: usize = 300;
