@@ -167,6 +167,7 @@ fn new_request(n: usize, open: bool) -> ChangeRequest {
         decided_by: None,
         decided_at: None,
         outcome_detail: None,
+        outcome_reason: None,
         api_request_id: None,
         result: None,
         // A posted card: recovery has no card to post for it.

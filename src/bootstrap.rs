@@ -221,6 +221,10 @@ pub async fn start_slack(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<crate::chat::slack::RunningSlack> {
     let parts = app_parts(config, api, store.into(), clock);
+    let settings = crate::chat::slack::SlackSettings {
+        lang: config.display.language.fixed(),
+        ..settings
+    };
     crate::chat::slack::start(tokens, settings, parts).await
 }
 

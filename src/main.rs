@@ -358,6 +358,7 @@ fn audit(config: &Config, store: &SharedStore, command: AuditCmd) -> anyhow::Res
             ),
         },
         AuditCmd::Show { stock } => {
+            messages::set_timezone(config.display.timezone.clone());
             let stocks = Allowlist::new(config.stocks.clone());
             for entry in queries::audit_entries(&**store, &stocks, stock.as_deref())?? {
                 // The operator's record, with each entry's stored detail: in English.

@@ -77,6 +77,7 @@ fn stored(store: &Store, state: RequestState) -> ChangeRequest {
         decided_by: None,
         decided_at: None,
         outcome_detail: None,
+        outcome_reason: None,
         api_request_id: None,
         result: None,
         card: Some(CardRef {

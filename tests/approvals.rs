@@ -104,11 +104,35 @@ impl Bot {
 
     /// Stops the bot (its store closed) and starts it again on the same folder.
     async fn restart(&mut self) {
+        self.stop().await;
+        self.boot().await;
+        self.assert_quiet_boot();
+    }
+
+    /// Stops the bot, backs its store up (`store backup`), restores the backup into an empty
+    /// folder in the store's place (`store restore`), and starts the bot on the restored store.
+    async fn restart_from_backup(&mut self) {
+        use budget_bot::store::backup;
+        self.stop().await;
+        let path = self.dir.path().join("db");
+        let file = self.dir.path().join("backup.jsonl");
+        backup::backup(&path, &Default::default(), &file).unwrap();
+        std::fs::rename(&path, self.dir.path().join("db.old")).unwrap();
+        let empty = Store::open(&path).unwrap();
+        backup::restore(&empty, &path, &file).unwrap();
+        drop(empty);
+        self.boot().await;
+        self.assert_quiet_boot();
+    }
+
+    async fn stop(&mut self) {
         if let Some(console) = self.console.take() {
             console.runtime().shutdown().await.unwrap();
         }
         self.store = None;
-        self.boot().await;
+    }
+
+    fn assert_quiet_boot(&self) {
         let recovered = self.out.take_events();
         assert!(
             recovered.is_empty(),
@@ -484,6 +508,13 @@ async fn burn_alerts_at_80_and_95_percent_post_once_even_across_a_restart() {
         alerts(&events).is_empty(),
         "not again after a restart: {events:?}"
     );
+    bot.restart_from_backup().await;
+    bot.clock.advance(interval);
+    let events = bot.line("dave: /budget pending").await;
+    assert!(
+        alerts(&events).is_empty(),
+        "not again after a backup is restored: {events:?}"
+    );
     bot.clock.advance(interval);
     let events = bot.line("dave: /budget pending").await;
     assert!(alerts(&events).is_empty(), "{events:?}");
@@ -516,4 +547,100 @@ async fn two_thresholds_crossed_in_one_read_alert_once_each_and_state_changes_al
     bot.clock.advance(interval);
     let events = bot.line("dave: /budget pending").await;
     assert!(alerts(&events).is_empty(), "{events:?}");
+}
+
+/// Every `YYYY-MM-DD HH:MM:SS` in `text` with the zone written after it, read back as an
+/// instant; and each date written any other way (so a time in another shape is seen).
+fn written_times(text: &str) -> (Vec<(jiff::Timestamp, String)>, Vec<&str>) {
+    let mut found = Vec::new();
+    let mut others = Vec::new();
+    for (at, _) in text.char_indices() {
+        if text[..at].ends_with(|c: char| c.is_ascii_digit())
+            || !text[at..].starts_with(|c: char| c.is_ascii_digit())
+        {
+            continue;
+        }
+        let rest = &text[at..];
+        let Some(date) = rest.get(..10) else { continue };
+        if jiff::civil::Date::strptime("%Y-%m-%d", date).is_err() {
+            continue;
+        }
+        let Some(civil) = rest.get(..19) else {
+            continue;
+        };
+        let after = &rest[19..];
+        let zone = if after.starts_with(" UTC") {
+            "UTC"
+        } else {
+            match after.get(1..7).filter(|_| after.starts_with(' ')) {
+                Some(offset) => offset,
+                None => {
+                    others.push(rest.get(..30).unwrap_or(rest));
+                    continue;
+                }
+            }
+        };
+        let offset = if zone == "UTC" { "+00:00" } else { zone };
+        let Ok(instant) = format!("{civil}{offset}")
+            .replacen(' ', "T", 1)
+            .parse::<jiff::Timestamp>()
+        else {
+            others.push(rest.get(..30).unwrap_or(rest));
+            continue;
+        };
+        found.push((instant, zone.to_string()));
+    }
+    (found, others)
+}
+
+/// Card and `pending` expiry, the schedule, the notice, `history` and `audit show`: every
+/// time shown as text is in `[display] timezone` with its offset (or `UTC`), and means the
+/// instant it stands for.
+#[tokio::test]
+async fn plain_text_times_are_in_the_display_time_zone() {
+    for (zone, suffix) in [("Asia/Shanghai", "+08:00"), ("UTC", "UTC")] {
+        let sim = common::start_sim().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = common::write_config(
+            dir.path(),
+            &sim.base_url(),
+            &format!("\n[display]\ntimezone = \"{zone}\"\n"),
+        );
+        let config = config.to_str().unwrap();
+        let start = jiff::Timestamp::now();
+        let (status, transcript, stderr) = common::run_bin(
+            &["--config", config, "console"],
+            "alice: /budget set-daily 123 11000 at +2h evening push\n\
+             dave: /budget pending\n\
+             bob: react ✅ last\n\
+             dave: /budget history 123\n",
+            &[],
+        )
+        .await;
+        assert!(status.success(), "{stderr}");
+        let (status, audit, stderr) =
+            common::run_bin(&["--config", config, "audit", "show"], "", &[]).await;
+        assert!(status.success(), "{stderr}");
+        let end = jiff::Timestamp::now();
+        let text = format!("{transcript}\n{audit}");
+        for needle in ["Expires:", "expires ", "applies at", "#1 "] {
+            assert!(text.contains(needle), "{zone}: no {needle} in {text}");
+        }
+        let (times, others) = written_times(&text);
+        assert!(times.len() >= 8, "{zone}: {times:?} in {text}");
+        assert!(
+            others.is_empty(),
+            "{zone}: times without their zone: {others:?}"
+        );
+        // Created now, expiring in an hour, applying in two: all within these bounds.
+        let earliest = start - jiff::SignedDuration::from_secs(2);
+        let latest = end + jiff::SignedDuration::from_secs(2 * 3600 + 2);
+        for (instant, written) in &times {
+            assert_eq!(written, suffix, "{zone}: {text}");
+            assert!(
+                (earliest..=latest).contains(instant),
+                "{zone}: {instant} is not a time of this run: {text}"
+            );
+        }
+    }
 }

@@ -17,9 +17,10 @@ use budget_bot::domain::policy::DenyReason;
 use budget_bot::domain::request::{
     ActorRef, Approval, ChangeRequest, RequestState, StockSummary, Via,
 };
-use budget_bot::i18n::Lang;
+use budget_bot::i18n::{Lang, Message};
 use budget_bot::sim::{seeded_stocks, Fault, FaultMatch};
 use budget_bot::store::Store;
+use budget_bot::wechatpay::ApiError;
 use common::{Buffer, Harness};
 
 /// Every request id in `text` (the ids the store holds) becomes `<request-N>` in order of first
@@ -123,6 +124,11 @@ async fn cards(lang: Lang) -> String {
         id: "console:bob".into(),
         display: "bob".into(),
     };
+    // An outcome's reason as the app stores it: the message, and its English record.
+    let stored = |r: &mut ChangeRequest, reason: Message| {
+        r.outcome_detail = Some(reason.render(Lang::En));
+        r.outcome_reason = Some(reason);
+    };
     let with = |state: RequestState, change: &dyn Fn(&mut ChangeRequest)| {
         let mut request = pending.clone();
         request.state = state;
@@ -169,13 +175,21 @@ async fn cards(lang: Lang) -> String {
         }),
         with(RequestState::Expired, &|_| {}),
         with(RequestState::Stale, &|r| {
-            r.outcome_detail = Some(
-                "the live value is now 12,000 but 10,000 was approved; nothing was sent. Make a new request.".into(),
-            )
+            stored(r, messages::stale_detail(Some(12_000), r));
         }),
         with(RequestState::Failed, &|r| {
-            r.outcome_detail =
-                Some("WeChat Pay answered 400 INVALID_REQUEST: bad (Request-ID x1)".into())
+            let error = ApiError::Api {
+                status: 400,
+                code: "INVALID_REQUEST".into(),
+                message: "bad".into(),
+                detail: None,
+                request_id: Some("x1".into()),
+            };
+            stored(r, messages::api_error_detail(&error));
+        }),
+        // Stored before reasons were messages: the English record is all there is.
+        with(RequestState::Failed, &|r| {
+            r.outcome_detail = Some("the live value is now 12,000".into())
         }),
         with(RequestState::Failed, &|_| {}),
     ];

@@ -114,8 +114,11 @@ impl World {
         self.sim.handle().update_budget_requests().len()
     }
 
+    /// The cards: the approvals channel's messages that are not replies in a thread.
     fn cards(&self) -> Vec<Value> {
-        self.fake.messages_in(APPROVALS)
+        let mut cards = self.fake.messages_in(APPROVALS);
+        cards.retain(|m| m["thread_ts"].is_null());
+        cards
     }
 
     fn card(&self) -> Value {
@@ -188,6 +191,29 @@ impl World {
         blocks_text(&self.card())
     }
 
+    /// Dave (in neither group) reacts ✅ on the card `ts`; returns the reason he is told.
+    async fn dave_reacts(&self, ts: &str) -> String {
+        self.fake
+            .react(DAVE, APPROVALS, ts, "white_check_mark", "Ev-dave");
+        self.fake
+            .wait_until("Dave's ephemeral reason", WAIT, |f| {
+                !f.ephemerals_to(DAVE).is_empty()
+            })
+            .await;
+        self.fake.ephemerals_to(DAVE)[0].clone()
+    }
+
+    /// Waits for a notice whose blocks contain `needle`.
+    async fn wait_notice(&self, what: &str, needle: &str) {
+        self.fake
+            .wait_until(what, WAIT, |f| {
+                f.messages_in(NOTIFICATIONS)
+                    .iter()
+                    .any(|m| blocks_text(m).contains(needle))
+            })
+            .await;
+    }
+
     fn notifications(&self) -> Vec<String> {
         self.fake
             .messages_in(NOTIFICATIONS)
@@ -206,6 +232,70 @@ impl World {
         let e = self.fake.envelope(envelope);
         e.acked_at.unwrap().duration_since(e.sent[0])
     }
+}
+
+/// With `[display] language = "zh-CN"`, the card (text, buttons, hint), the `show` fields
+/// and the applied notice's fields are in Chinese, with no English label left.
+#[tokio::test]
+async fn a_chinese_team_sees_chinese_cards_and_fields() {
+    let mut w = World::new().await;
+    w.config.display.language = budget_bot::config::Language::ZhCn;
+    let bot = w.start_bot().await;
+    let ts = w.request_daily(ALICE, 20_000).await;
+    let card = w.card();
+    let why = w.dave_reacts(&ts).await;
+    assert!(
+        why.starts_with("你的") && why.contains("无效") && !why.contains("did not count"),
+        "{why}"
+    );
+    let shown = buttons(&card);
+    let labels: Vec<&str> = shown
+        .iter()
+        .map(|b| b["text"]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["批准", "驳回"], "{card}");
+    let text = blocks_text(&card);
+    for part in ["批次", "每日发放次数上限", "点击批准或驳回"] {
+        assert!(text.contains(part), "{part} on the card: {text}");
+    }
+    for english in [
+        "Approve",
+        "Reject",
+        "Stock",
+        "Requested",
+        "react",
+        "Expires",
+    ] {
+        assert!(!text.contains(english), "{english} on the card: {text}");
+    }
+
+    let envelope = w.fake.command(DAVE, GENERAL, "show 123");
+    let text = blocks_text(&w.answer(&envelope).await);
+    for part in [
+        "每日发放次数上限",
+        "当天已发放次数",
+        "已发放总次数",
+        "批次状态",
+        "当天剩余",
+    ] {
+        assert!(text.contains(part), "{part} in show: {text}");
+    }
+    for english in ["limit", "Sent", "State", "Left", "Per user"] {
+        assert!(!text.contains(english), "{english} in show: {text}");
+    }
+
+    let click = w.fake.click(BOB, &card, "approve");
+    w.acked(&click).await;
+    w.wait_state(RequestState::Applied).await;
+    w.wait_notice("the applied notice", "当天已发放次数").await;
+    let notices = w.notifications().join("\n");
+    for english in ["Total limit", "Daily limit", "Sent", "State"] {
+        assert!(
+            !notices.contains(english),
+            "{english} in notices: {notices}"
+        );
+    }
+    bot.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -294,13 +384,39 @@ async fn a_request_posts_a_card_with_buttons_and_reactions_and_a_button_approves
     );
     assert_eq!(w.update_calls(), 1);
     assert_eq!(w.sim.handle().applied_count(), 1);
+    w.wait_notice("the applied notice", "Sent in total").await;
+    bot.shutdown().await.unwrap();
+}
+
+/// The replies in the thread of the card `ts`.
+fn thread_replies(fake: &FakeSlack, ts: &str) -> Vec<String> {
+    fake.messages_in(APPROVALS)
+        .iter()
+        .filter(|m| m["thread_ts"] == ts)
+        .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_reminder_replies_on_the_card_mentioning_the_approver_groups_once() {
+    let mut w = World::new().await;
+    w.config.approval.remind_after = Some(Duration::from_secs(1));
+    let bot = w.start_bot().await;
+    let ts = w.request_daily(ALICE, 20_000).await;
+    let id = w.store.last().unwrap().unwrap().id.to_string();
     w.fake
-        .wait_until("the applied notice", WAIT, |f| {
-            f.messages_in(NOTIFICATIONS)
-                .iter()
-                .any(|m| blocks_text(m).contains("Sent in total"))
-        })
+        .wait_until("the reminder", WAIT, |f| !thread_replies(f, &ts).is_empty())
         .await;
+    let reminder = &thread_replies(&w.fake, &ts)[0];
+    assert!(
+        reminder.starts_with(&format!("<!subteam^{APPROVERS}>")) && reminder.contains(&id),
+        "the approver group is mentioned: {reminder}"
+    );
+
+    let click = w.fake.click(BOB, &w.card(), "approve");
+    w.acked(&click).await;
+    w.wait_state(RequestState::Applied).await;
+    assert_eq!(thread_replies(&w.fake, &ts).len(), 1, "reminded once");
     bot.shutdown().await.unwrap();
 }
 
@@ -336,14 +452,7 @@ async fn a_reaction_from_an_approver_approves_once_and_other_reactions_do_nothin
         w.acked(e).await;
     }
     // Dave is in neither group: refused, told why, privately.
-    w.fake
-        .react(DAVE, APPROVALS, &ts, "white_check_mark", "Ev-dave");
-    w.fake
-        .wait_until("Dave's ephemeral reason", WAIT, |f| {
-            !f.ephemerals_to(DAVE).is_empty()
-        })
-        .await;
-    assert!(w.fake.ephemerals_to(DAVE)[0].contains("did not count"));
+    assert!(w.dave_reacts(&ts).await.contains("did not count"));
     assert_eq!(w.state(), RequestState::Pending);
     assert!(w.fake.ephemerals_to(BOT_USER).is_empty());
     assert!(

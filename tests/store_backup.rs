@@ -113,7 +113,7 @@ async fn backup_then_restore_gives_back_the_same_store() {
     let text = std::fs::read_to_string(&file).unwrap();
     let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     let header = &header["header"];
-    assert_eq!(header["version"], 1);
+    assert_eq!(header["version"], 2);
     assert_eq!(header["counts"]["requests"], 2);
     assert_eq!(header["counts"]["cards"], 2);
     assert_eq!(header["counts"]["audit_entries"], before.audit.len());
@@ -188,6 +188,30 @@ fn with_end_line(lines: &[&str]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("{body}{{\"end\":{{\"sha256\":\"{digest}\"}}}}\n")
+}
+
+/// A backup written before marks were backed up (format version 1: no marks, no count of
+/// them) still restores.
+#[tokio::test]
+async fn a_version_1_backup_still_restores() {
+    let sim = start_sim().await;
+    let (source, file) = backed_up(&sim.base_url()).await;
+    let good = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = good.lines().collect();
+    assert!(lines[0].contains("\"version\":2") && lines[0].contains(",\"marks\":0"));
+    let header = lines[0]
+        .replace("\"version\":2", "\"version\":1")
+        .replace(",\"marks\":0", "");
+    let mut old = lines[..lines.len() - 1].to_vec();
+    old[0] = &header;
+    let v1 = source.file("v1.jsonl");
+    std::fs::write(&v1, with_end_line(&old)).unwrap();
+
+    let target = Place::new(&sim.base_url());
+    let (ok, stdout, stderr) = target.run(&["store", "restore", &v1], "").await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("2 requests, 2 cards"), "{stdout}");
+    assert_eq!(contents(&target.store()), contents(&source.store()));
 }
 
 #[tokio::test]

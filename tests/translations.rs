@@ -16,7 +16,7 @@ use budget_bot::chat::console::{Console, ConsoleNotifier, Output};
 use budget_bot::config::ApprovalConfig;
 use budget_bot::domain::command::SUBCOMMANDS;
 use budget_bot::i18n::Lang;
-use budget_bot::sim::seeded_stocks;
+use budget_bot::sim::{seeded_stocks, CannedAnswer, Fault, FaultMatch};
 use budget_bot::store::Store;
 use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
 
@@ -139,9 +139,9 @@ fn ids_in_code() -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        // `t!(lang, "id", ..)`, `messages::label(lang, "id")` and the adapters' one-argument
-        // shorthands `label("id")` / `word("id")`.
-        for opener in ["t!(", "label(", "word("] {
+        // `t!(lang, "id", ..)`, `messages::label(lang, "id")`, the adapters' one-argument
+        // shorthands `label("id")` / `word("id")`, and stored messages `Message::new("id")`.
+        for opener in ["t!(", "label(", "word(", "Message::new("] {
             for (at, _) in text.match_indices(opener) {
                 let before = text[..at].chars().next_back().unwrap_or(' ');
                 if before.is_alphanumeric() || before == '_' {
@@ -247,6 +247,16 @@ fn the_checker_finds_english_words() {
     assert_eq!(stray_latin("批次 is unlimited"), vec!["is", "unlimited"]);
 }
 
+/// What the bot said since the last call (every event but the `done` echo of the input).
+fn said_since(buffer: &common::Buffer) -> Vec<String> {
+    buffer
+        .take_events()
+        .iter()
+        .filter(|e| e["event"] != "done")
+        .map(|e| e["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// A Chinese conversation on the console: the README's demo plus refusals of every kind a
 /// console line reaches.
 #[tokio::test]
@@ -298,16 +308,115 @@ async fn a_chinese_conversation_has_no_stray_english() {
     let mut said = Vec::new();
     for line in lines {
         console.handle_line(line).await;
-        for event in buffer.take_events() {
-            if event["event"] != "done" {
-                said.push(event["text"].as_str().unwrap().to_string());
-            }
-        }
+        said.extend(said_since(&buffer));
     }
     assert!(said.len() > lines.len(), "{said:?}");
+
+    // WeChat Pay's technical failures, each on every attempt of a `show`: the reply names the
+    // kind in Chinese (the detail is in the log).
+    let failures = [
+        (Fault::BadSignature, "签名无法用微信支付公钥验证"),
+        (Fault::WrongSerial, "Wechatpay-Serial"),
+        (Fault::StaleTimestamp, "时钟同步"),
+        (Fault::TimestampHeader("soon".into()), "不是数字"),
+        (
+            Fault::Answer(CannedAnswer::gateway(200, "{}")),
+            "缺少应答头",
+        ),
+        (
+            Fault::Answer(CannedAnswer::api(200, "<html>not json</html>")),
+            "无法解析",
+        ),
+        (Fault::DropConnection, "无法连接微信支付"),
+    ];
+    for (fault, expected) in failures {
+        for _ in 0..4 {
+            sim.handle().push_fault(FaultMatch::GetStock, fault.clone());
+        }
+        console.handle_line("alice: /budget show 123").await;
+        sim.handle().clear_faults();
+        let replies = said_since(&buffer);
+        assert!(
+            replies.iter().any(|r| r.contains(expected)),
+            "{expected} for {fault:?}: {replies:?}"
+        );
+        said.extend(replies);
+    }
+    // A change WeChat Pay refuses: the card and `history` give the stored reason in Chinese,
+    // and `history` each entry's detail.
+    console
+        .handle_line("alice: /budget set-daily 123 30000 weekend push")
+        .await;
+    sim.handle().push_fault(
+        FaultMatch::UpdateBudget,
+        Fault::Answer(CannedAnswer::api(
+            400,
+            r#"{"code":"INVALID_REQUEST","message":"参数错误"}"#,
+        )),
+    );
+    console.handle_line("bob: react ✅ last").await;
+    console.handle_line("dave: /budget history 123 20").await;
+    let replies = said_since(&buffer);
+    let failed_card = "状态：失败：微信支付返回 400 INVALID_REQUEST：参数错误";
+    assert!(
+        replies.iter().any(|r| r.contains(failed_card)),
+        "{failed_card}: {replies:#?}"
+    );
+    let history = replies.last().unwrap();
+    for detail in [
+        "［经由表情回应］",
+        "［max_count_per_day 现为 20,000］",
+        "［微信支付返回 400 INVALID_REQUEST：参数错误",
+    ] {
+        assert!(history.contains(detail), "{detail} in {history}");
+    }
+    said.extend(replies);
+
+    // Input too long to echo whole is cut, and the cut is marked in Chinese.
+    console
+        .handle_line(&format!("alice: /budget show {}", "9".repeat(100)))
+        .await;
+    let replies = said_since(&buffer);
+    assert!(
+        replies
+            .iter()
+            .any(|r| r.contains("［已截断，还有 60 个字符］")),
+        "{replies:?}"
+    );
+    said.extend(replies);
+
+    // A line too long to read: its echo marks the cut in Chinese.
+    let long = format!("{}\n", "1234 ".repeat(20_000));
+    console.run(long.as_bytes()).await.unwrap();
+    let events = buffer.take_events();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["text"].as_str().unwrap().contains("已截断")),
+        "{events:?}"
+    );
+    said.extend(
+        events
+            .iter()
+            .map(|e| e["text"].as_str().unwrap().to_string()),
+    );
+
+    // Request ids are ids even when their random letters hold no digit.
+    let ids: Vec<String> = store
+        .all()
+        .unwrap()
+        .iter()
+        .map(|r| r.id.to_string())
+        .collect();
     let strays: Vec<(String, Vec<String>)> = said
         .iter()
-        .map(|text| (text.clone(), stray_latin(text)))
+        .map(|text| {
+            let stray: Vec<String> = stray_latin(text)
+                .into_iter()
+                .filter(|word| !ids.contains(word))
+                .collect();
+            (text.clone(), stray)
+        })
         .filter(|(_, stray)| !stray.is_empty())
         .collect();
     assert!(

@@ -1,4 +1,4 @@
-# The adapters' own words: input they could not take, card prompts, Discord labels.
+# The adapters' own words: input they could not take, card prompts, Discord and Slack labels.
 
 console-line-hint = Lines look like `alice: /budget show 123`, `bob: react {$approve} last` or `bob: click approve last`.
 not-a-console-user = `{$user}` is not a console user. Add them under [console.users] in the config, or use one of: {$users}.
@@ -8,10 +8,14 @@ not-a-button = The card's buttons are `approve` and `reject`; `{$given}` is not 
 console-not-understood = I don't understand `{$text}`. Type a /budget command (see /budget help), `react {$approve} <request>` or `click approve|reject <request>`.
 line-not-utf8 = Line {$number} is not valid UTF-8 (bad byte at position {$position}) and was ignored. Save the input as UTF-8 text.
 line-too-long = Line {$number} is {$bytes} bytes long, over the limit of {$max}, and was ignored without being read as a command. Type one command per line.
+line-cut = {$start}… [cut: {$bytes} bytes in all]
+cut-characters = … [cut: {$count} more characters]
 console-card-prompt = React {$approve} to approve or {$reject} to reject (or click approve|reject {$id}).
 
 unknown-card = Your {$emoji} in the approvals channel did not count, so the bot removed it: that message is not an approval card the bot knows (not a card, or a card that was replaced). React on the request's current card or use its Approve/Reject buttons; /budget pending lists the open requests.
 reaction-failed = Your {$emoji} did not count, so the bot removed it. {$error} Please react again, or use the card's buttons.
+reaction-not-counted = Your {$emoji} did not count: {$reason}
+reaction-on-no-card = Your {$emoji} did not count: that message is not an approval card the bot knows. React on the request's card or use its Approve/Reject buttons; /budget pending lists the open requests.
 card-link = Card: {$link}
 pick-a-subcommand = Pick a /budget subcommand.
 option-required = The `{$name}` option is required.
@@ -30,6 +34,8 @@ embed-left-total = Left in total
 embed-left-today = Left today
 notice-total-limit = Total limit
 notice-daily-limit = Daily limit
+slack-card-hint = Approve or Reject, or react :white_check_mark: / :x: on this message.
+link-card = Card
 
 # Discord's /budget command and option descriptions (at most 100 characters each).
 cmd-budget = WeChat Pay coupon budgets: show, change with approval, history

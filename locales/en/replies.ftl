@@ -37,7 +37,7 @@ refuse-negative = {$target} is negative; limits are 0 or more.
 refuse-daily-unlimited = This stock's daily limit is unlimited, and the API cannot turn an unlimited daily limit into a limited one. Change it on the brand platform, or use set-total.
 refuse-current-unknown = WeChat Pay did not report this stock's current limit, so the change cannot be guarded. Try again later.
 
-internal-error = Something went wrong on the bot's side: {$error}
+internal-error = Something went wrong on the bot's side; the details are in the bot's log. Try again in a moment.
 
 # The API's errors: its own code and message are shown as they came.
 api-answer = WeChat Pay answered {$status} {$code}: {$message} (Request-ID {$request_id})
@@ -46,11 +46,16 @@ api-answer-no-message = WeChat Pay answered {$status} {$code} with no message (R
 api-answer-empty = WeChat Pay answered {$status} with no message (Request-ID {$request_id})
 api-rate-limited = WeChat Pay rate limit still exceeded after {$attempts} attempts (Request-ID {$request_id})
 api-timeout = WeChat Pay did not answer in time after {$attempts} attempts
-api-transport = could not reach WeChat Pay after {$attempts} attempts: {$reason}
+api-transport = could not reach WeChat Pay after {$attempts} attempts; the network error is in the bot's log
 api-redirect = WeChat Pay's address answered a {$status} redirect to {$location}, which was not followed: the API does not redirect (Request-ID {$request_id})
 api-redirect-nowhere = nowhere
-api-verification = WeChat Pay's answer failed signature verification ({$reason}) (Request-ID {$request_id})
-api-decode = WeChat Pay's answer could not be decoded: {$reason} (Request-ID {$request_id})
+api-verification = WeChat Pay's answer failed signature verification: {$reason} (Request-ID {$request_id})
+api-decode = WeChat Pay's answer could not be decoded; the details are in the bot's log (Request-ID {$request_id})
+verify-missing-header = the `{$header}` header is missing
+verify-bad-timestamp = its timestamp `{$remote}` is not a number
+verify-stale-timestamp = its timestamp is {$skew} s away from the bot's clock (limit {$limit} s): check the clock sync (NTP)
+verify-serial-mismatch = its `Wechatpay-Serial` `{$remote}` is not the configured key id {$local}
+verify-bad-signature = the signature does not verify with the WeChat Pay public key
 api-wrong-stock = WeChat Pay answered about stock {$received} when asked about stock {$expected}; the answer was not used (Request-ID {$request_id})
 api-unconfirmed = WeChat Pay's answer shows {$field} {$shown}, not the requested {$target} (Request-ID {$request_id})
 api-unset = unset

@@ -37,7 +37,7 @@ refuse-negative = {$target} 是负数；上限必须大于或等于 0。
 refuse-daily-unlimited = 该批次的每日发放次数上限为不限，接口无法把不限改为有限。请在品牌平台上修改，或使用 set-total。
 refuse-current-unknown = 微信支付没有返回该批次当前的上限，无法校验这次变更。请稍后再试。
 
-internal-error = 机器人内部出错：{$error}
+internal-error = 机器人内部出错，详情见机器人日志。请稍后重试。
 
 # 接口错误：接口返回的错误码和错误信息原样显示。
 api-answer = 微信支付返回 {$status} {$code}：{$message}（Request-ID {$request_id}）
@@ -46,11 +46,16 @@ api-answer-no-message = 微信支付返回 {$status} {$code}，没有错误信�
 api-answer-empty = 微信支付返回 {$status}，没有错误信息（Request-ID {$request_id}）
 api-rate-limited = 重试 {$attempts} 次后仍超出微信支付的频率限制（Request-ID {$request_id}）
 api-timeout = 重试 {$attempts} 次后微信支付仍未及时响应
-api-transport = 重试 {$attempts} 次后仍无法连接微信支付：{$reason}
+api-transport = 重试 {$attempts} 次后仍无法连接微信支付；网络错误的详情见机器人日志
 api-redirect = 微信支付的地址返回了 {$status} 重定向到 {$location}，未跟随：该接口不会重定向（Request-ID {$request_id}）
 api-redirect-nowhere = 空地址
-api-verification = 微信支付的应答签名验证失败（{$reason}）（Request-ID {$request_id}）
-api-decode = 无法解析微信支付的应答：{$reason}（Request-ID {$request_id}）
+api-verification = 微信支付的应答签名验证失败：{$reason}（Request-ID {$request_id}）
+api-decode = 无法解析微信支付的应答，详情见机器人日志（Request-ID {$request_id}）
+verify-missing-header = 缺少应答头 `{$header}`
+verify-bad-timestamp = 应答时间戳 `{$remote}` 不是数字
+verify-stale-timestamp = 应答时间戳与机器人的时钟相差 {$skew} 秒（上限 {$limit} 秒）：请检查时钟同步（NTP）
+verify-serial-mismatch = 应答的 `Wechatpay-Serial` 为 `{$remote}`，与配置的公钥 ID {$local} 不一致
+verify-bad-signature = 签名无法用微信支付公钥验证
 api-wrong-stock = 查询批次 {$expected} 时微信支付返回了批次 {$received} 的信息，未采用该应答（Request-ID {$request_id}）
 api-unconfirmed = 微信支付的应答显示 {$field} 为 {$shown}，而不是申请的 {$target}（Request-ID {$request_id}）
 api-unset = 未设置

@@ -5,7 +5,7 @@
 use crate::domain::budget::live_value;
 use crate::domain::request::{ChangeRequest, RequestState, StockSummary};
 use crate::failpoint;
-use crate::i18n::{Lang, Localized};
+use crate::i18n::{Lang, Localized, Message};
 use crate::store::AuditNote;
 use crate::wechatpay::ApiError;
 
@@ -231,10 +231,11 @@ impl App {
         state: RequestState,
         api_request_id: Option<String>,
         result: Option<StockSummary>,
-        detail: Localized,
+        detail: Message,
     ) -> Result<ChangeRequest, AppError> {
-        // The stored detail and audit note are the record, kept in English.
-        let record = detail.get(Lang::En).to_string();
+        // The English text is the record (what `audit show` and older versions read); the
+        // message lets each language say it.
+        let record = detail.render(Lang::En);
         let now = self.clock.now();
         let action = state.as_str().to_lowercase();
         let finished = self.store.update(request.id.as_str(), |current| {
@@ -246,12 +247,14 @@ impl App {
             next.api_request_id = api_request_id.clone().or(next.api_request_id);
             next.result = result.clone().or(next.result);
             next.outcome_detail = Some(record.clone());
+            next.outcome_reason = Some(detail.clone());
             if state != RequestState::Applied {
                 next.decided_at = Some(now);
             }
             let mut note = AuditNote::new(now, &action, None);
             note.api_request_id = api_request_id.clone();
             note.detail = Some(record.clone());
+            note.reason = Some(detail.clone());
             Ok((next, note, ()))
         })?;
         let request = match finished {
@@ -272,7 +275,7 @@ impl App {
             _ => NoticeKind::Failed,
         };
         self.announce(kind, &request, None, || {
-            messages::finished_notice(&request, &detail)
+            messages::finished_notice(&request, &Localized::from(&detail))
         })
         .await;
         Ok(request)

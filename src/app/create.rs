@@ -96,6 +96,7 @@ impl App {
             decided_by: None,
             decided_at: None,
             outcome_detail: None,
+            outcome_reason: None,
             api_request_id: None,
             result: None,
             card: None,

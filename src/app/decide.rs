@@ -4,6 +4,7 @@
 use crate::domain::policy::{self, DecideOutcome, Decision, DenyReason};
 use crate::domain::request::{Actor, ChangeRequest, RequestId, RequestState, Via};
 use crate::failpoint;
+use crate::i18n::Lang;
 use crate::store::{AuditNote, CardKey};
 
 use super::{messages, App, AppError, Decided, NoticeKind, Outcome};
@@ -76,7 +77,9 @@ impl App {
         let decided = self.store.update(request.id.as_str(), |current| {
             let (next, outcome) = policy::decide(current, actor, decision, via, now)?;
             let mut note = AuditNote::new(now, action, Some(actor.as_ref()));
-            note.detail = Some(format!("via {via}"));
+            let how = messages::via_detail(&via.to_string());
+            note.detail = Some(how.render(Lang::En));
+            note.reason = Some(how);
             Ok::<_, DenyReason>((next, note, outcome))
         })?;
         let (request, outcome) = match decided {

@@ -8,12 +8,12 @@
 mod grammar;
 
 pub use crate::domain::command::help_text;
-pub use grammar::api_error;
+pub use grammar::{api_error, api_error_message};
 
 use crate::domain::budget::ChangeRefusal;
 use crate::domain::policy::DenyReason;
 use crate::domain::request::{group, ActorRef, ChangeRequest, RequestState, StockSummary};
-use crate::domain::text::{code_echo, MAX_ECHO};
+use crate::domain::text::{code_echo_in, MAX_ECHO};
 use crate::i18n::{Lang, Localized};
 use crate::store::AuditEntry;
 use crate::t;
@@ -22,7 +22,9 @@ use crate::wechatpay::{ApiError, StockEntity};
 
 use super::outcome::{Decided, Denial, Outcome, ReadPurpose};
 
+mod details;
 mod schedule;
+pub use details::*;
 pub use schedule::*;
 
 /// `1 approval`, `2 approvals`.
@@ -44,17 +46,11 @@ pub fn left_text(lang: Lang, limit: Option<i64>, sent: i64) -> String {
     limit_text(lang, limit.map(|l| l.saturating_sub(sent).max(0)))
 }
 
-/// UTC `YYYY-MM-DD HH:MM:SSZ`.
+/// A time as text, in `[display] timezone` with its offset (`2027-01-15 16:00:00 +08:00`, or
+/// `… UTC`): the one way every message writes a time.
 pub fn time_text(lang: Lang, unix: u64) -> String {
-    /// 9999-12-31T23:59:59Z: humantime cannot format later instants.
-    const LAST_FORMATTABLE: u64 = 253_402_300_799;
-    if unix > LAST_FORMATTABLE {
-        return t!(lang, "unix-time", unix = unix);
-    }
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
-    humantime::format_rfc3339_seconds(t)
-        .to_string()
-        .replace('T', " ")
+    crate::domain::schedule::local_text(unix, &timezone())
+        .unwrap_or_else(|| t!(lang, "unix-time", unix = unix))
 }
 
 /// Names joined the way the language lists them (`a, b` / `a、b`).
@@ -113,6 +109,13 @@ pub fn status_line(lang: Lang, request: &ChangeRequest) -> String {
         (None, None) => String::new(),
     };
     let by = &request.decided_by;
+    let reason = || {
+        stored_reason(
+            lang,
+            request.outcome_reason.as_ref(),
+            request.outcome_detail.as_ref(),
+        )
+    };
     match request.state {
         RequestState::Pending => t!(
             lang,
@@ -127,23 +130,22 @@ pub fn status_line(lang: Lang, request: &ChangeRequest) -> String {
         RequestState::Rejected => t!(lang, "status-rejected", by_at = by_at(by)),
         RequestState::Cancelled => t!(lang, "status-cancelled", by_at = by_at(by)),
         RequestState::Expired => t!(lang, "status-expired", by_at = by_at(&None)),
-        // The stored detail is the English record; other languages show the state's own
-        // sentence (the notice carried the detail in every language).
-        RequestState::Stale => match request.outcome_detail.as_ref().filter(|_| lang == Lang::En) {
+        RequestState::Stale => match reason() {
             Some(detail) => t!(lang, "status-stale", detail = detail),
             None => t!(lang, "status-stale-unknown"),
         },
-        RequestState::Failed => {
-            match request.outcome_detail.as_ref().filter(|_| lang == Lang::En) {
-                Some(detail) => t!(lang, "status-failed", detail = detail),
-                None => t!(lang, "status-failed-unknown"),
-            }
-        }
+        RequestState::Failed => match reason() {
+            Some(detail) => t!(lang, "status-failed", detail = detail),
+            None => t!(lang, "status-failed-unknown"),
+        },
         RequestState::Scheduled => t!(
             lang,
             "status-scheduled",
             by_at = by_at(by),
-            at = request.apply_at.map(local_time).unwrap_or_default()
+            at = request
+                .apply_at
+                .map(|at| time_text(lang, at))
+                .unwrap_or_default()
         ),
     }
 }
@@ -202,7 +204,7 @@ pub fn card_text_with(
         ));
     }
     if let Some(at) = request.apply_at {
-        lines.push(t!(lang, "card-applies-at", at = local_time(at)));
+        lines.push(t!(lang, "card-applies-at", at = time_text(lang, at)));
     }
     if !request.approvals.is_empty() {
         let names: Vec<_> = request
@@ -234,7 +236,9 @@ pub fn request_line(lang: Lang, request: &ChangeRequest) -> String {
         UpdateMode::MaxCountPerDay => "set-daily",
     };
     let schedule = match (request.state, request.apply_at) {
-        (RequestState::Pending, Some(at)) => t!(lang, "request-line-schedule", at = local_time(at)),
+        (RequestState::Pending, Some(at)) => {
+            t!(lang, "request-line-schedule", at = time_text(lang, at))
+        }
         _ => String::new(),
     };
     let expires = match request.state {
@@ -291,9 +295,8 @@ pub fn audit_line(lang: Lang, entry: &AuditEntry) -> String {
     if let Some(id) = &entry.api_request_id {
         line.push_str(&t!(lang, "audit-request-id", id = id));
     }
-    // The detail is the stored English record; a Chinese history leaves it to `audit show`.
-    if let (Lang::En, Some(detail)) = (lang, &entry.detail) {
-        line.push_str(&format!(" [{detail}]"));
+    if let Some(detail) = stored_reason(lang, entry.reason.as_ref(), entry.detail.as_ref()) {
+        line.push_str(&t!(lang, "audit-detail", detail = detail));
     }
     line
 }
@@ -330,7 +333,7 @@ pub fn outcome(lang: Lang, outcome: &Outcome) -> String {
             expires = time_text(lang, request.expires_at),
             schedule = request
                 .apply_at
-                .map(|at| t!(lang, "created-schedule", at = local_time(at)))
+                .map(|at| t!(lang, "created-schedule", at = time_text(lang, at)))
                 .unwrap_or_default(),
         ),
         Outcome::Decided { request, decided } => decided_text(lang, request, *decided),
@@ -370,7 +373,9 @@ fn decided_text(lang: Lang, request: &ChangeRequest, decided: Decided) -> String
             status = status_line(lang, request)
         ),
         Decided::Approved { settled: false } => t!(lang, "decided-approved-applying", id = id),
-        Decided::Scheduled { at } => t!(lang, "decided-scheduled", id = id, at = local_time(at)),
+        Decided::Scheduled { at } => {
+            t!(lang, "decided-scheduled", id = id, at = time_text(lang, at))
+        }
         Decided::Cancelled => t!(lang, "decided-cancelled", id = id),
     }
 }
@@ -427,7 +432,7 @@ pub fn deny_reason(lang: Lang, reason: &DenyReason) -> String {
         DenyReason::UnknownRequest { given } => t!(
             lang,
             "deny-unknown-request",
-            given = code_echo(given, MAX_ECHO)
+            given = code_echo_in(lang, given, MAX_ECHO)
         ),
         DenyReason::NoRequests => t!(lang, "deny-no-requests"),
     }
@@ -456,9 +461,11 @@ pub fn change_refusal(lang: Lang, refusal: &ChangeRefusal) -> String {
     }
 }
 
-/// What a user sees when the bot itself failed (the store); details go to the logs.
+/// What a user sees when the bot itself failed (the store). The error is technical English,
+/// so it goes to the log, here, and the reply says where to find it.
 pub fn internal_error(lang: Lang, e: &impl std::fmt::Display) -> String {
-    t!(lang, "internal-error", error = e)
+    tracing::error!(error = %e, "a reply reports the bot's own failure");
+    t!(lang, "internal-error")
 }
 
 // ---- Notices in the notifications channel (every language: the channel picks) -----------
@@ -560,58 +567,6 @@ pub fn unresolved_notice(request: &ChangeRequest, error: &ApiError) -> Localized
     })
 }
 
-// ---- Outcome details: stored on a request (in English, as the record) and announced ------
-
-pub fn applied_detail(request: &ChangeRequest) -> Localized {
-    Localized::new(|lang| {
-        t!(
-            lang,
-            "detail-applied",
-            field = request.mode.field_name(),
-            target = group(request.target)
-        )
-    })
-}
-
-pub fn reread_failed_detail(e: &ApiError) -> Localized {
-    Localized::new(|lang| t!(lang, "detail-reread-failed", error = api_error(lang, e)))
-}
-
-pub fn stale_detail(seen: Option<i64>, request: &ChangeRequest) -> Localized {
-    Localized::new(|lang| {
-        t!(
-            lang,
-            "detail-stale",
-            seen = limit_text(lang, seen),
-            approved = group(request.current)
-        )
-    })
-}
-
-pub fn body_changed_detail() -> Localized {
-    Localized::new(|lang| t!(lang, "detail-body-changed"))
-}
-
-/// An API error as the outcome of a request.
-pub fn api_error_detail(error: &ApiError) -> Localized {
-    Localized::new(|lang| api_error(lang, error))
-}
-
-pub fn confirmed_detail(error: &ApiError) -> Localized {
-    Localized::new(|lang| t!(lang, "detail-confirmed", error = api_error(lang, error)))
-}
-
-pub fn not_applied_detail(live: Option<i64>, error: &ApiError) -> Localized {
-    Localized::new(|lang| {
-        t!(
-            lang,
-            "detail-not-applied",
-            live = limit_text(lang, live),
-            error = api_error(lang, error)
-        )
-    })
-}
-
 // ---- The adapters' words about input they could not take ---------------------------------
 
 // Each takes the emoji it names (`approve`/`reject`, or the one reacted with) from the
@@ -626,7 +581,7 @@ pub fn not_a_console_user(lang: Lang, user: &str, users: &[&str]) -> String {
     t!(
         lang,
         "not-a-console-user",
-        user = code_echo(user, MAX_ECHO),
+        user = code_echo_in(lang, user, MAX_ECHO),
         users = list(lang, users)
     )
 }
@@ -641,7 +596,7 @@ pub fn not_a_decision_emoji(lang: Lang, given: &str, approve: &str, reject: &str
         "not-a-decision-emoji",
         approve = approve,
         reject = reject,
-        given = code_echo(given, MAX_ECHO)
+        given = code_echo_in(lang, given, MAX_ECHO)
     )
 }
 
@@ -649,8 +604,8 @@ pub fn not_a_button(lang: Lang, given: &str, request: &str) -> String {
     t!(
         lang,
         "not-a-button",
-        given = code_echo(given, MAX_ECHO),
-        request = code_echo(request, MAX_ECHO)
+        given = code_echo_in(lang, given, MAX_ECHO),
+        request = code_echo_in(lang, request, MAX_ECHO)
     )
 }
 
@@ -658,13 +613,18 @@ pub fn console_not_understood(lang: Lang, text: &str, approve: &str) -> String {
     t!(
         lang,
         "console-not-understood",
-        text = code_echo(text, MAX_ECHO),
+        text = code_echo_in(lang, text, MAX_ECHO),
         approve = approve
     )
 }
 
 pub fn line_not_utf8(lang: Lang, number: u64, position: usize) -> String {
     t!(lang, "line-not-utf8", number = number, position = position)
+}
+
+/// The start of a line too long to read, marked as cut.
+pub fn line_cut(lang: Lang, start: &str, bytes: usize) -> String {
+    t!(lang, "line-cut", start = start, bytes = bytes)
 }
 
 pub fn line_too_long(lang: Lang, number: u64, bytes: usize, max: usize) -> String {
@@ -735,16 +695,13 @@ pub fn label(lang: Lang, id: &str) -> String {
 }
 
 /// Why a reaction on an approval card did not count, where the bot cannot take it back.
-pub fn reaction_not_counted(emoji: &str, reason: &str) -> String {
-    format!("Your {emoji} did not count: {reason}")
+pub fn reaction_not_counted(lang: Lang, emoji: &str, reason: &str) -> String {
+    t!(lang, "reaction-not-counted", emoji = emoji, reason = reason)
 }
 
 /// A decision reaction in the approvals channel on a message that is no card the bot knows.
-pub fn reaction_on_no_card(emoji: &str) -> String {
-    format!(
-        "Your {emoji} did not count: that message is not an approval card the bot knows. React on \
-         the request's card or use its Approve/Reject buttons; /budget pending lists the open requests."
-    )
+pub fn reaction_on_no_card(lang: Lang, emoji: &str) -> String {
+    t!(lang, "reaction-on-no-card", emoji = emoji)
 }
 
 #[cfg(test)]

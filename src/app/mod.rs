@@ -103,7 +103,7 @@ impl App {
         }
     }
 
-    /// The time zone `at HH:MM` is read in and new times are written in (default
+    /// The time zone `at HH:MM` is read in and every time is written in (default
     /// Asia/Shanghai). One per process: plain-text messages read it.
     pub fn with_display(mut self, display: DisplayConfig) -> Self {
         messages::set_timezone(display.timezone.clone());

@@ -315,7 +315,7 @@ impl Console {
                         .take(MAX_ECHO)
                         .collect();
                     self.refuse_line(
-                        format!("{}… [cut: {bytes} bytes in all]", text::echo(start.trim())),
+                        messages::line_cut(self.lang, &text::echo(start.trim()), bytes),
                         messages::line_too_long(self.lang, number, bytes, MAX_LINE_BYTES),
                     )
                 }

@@ -1,6 +1,6 @@
 //! `[display]`: which language the bot speaks (`"en"`, `"zh-CN"`, or `"auto"` to follow each
 //! reader's locale where the platform tells it), and the time zone `at HH:MM` is read in, dates
-//! of burn alerts are counted in, and new times in plain-text messages are written in.
+//! of burn alerts are counted in, and every time in a message is written in.
 
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Deserializer};

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::command::did_you_mean;
 use super::i18n::Lang;
-use super::text::arg_echo as echo;
+use super::text::arg_echo_in;
 
 /// One allow-listed stock as the resolver sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +59,7 @@ impl UnknownStock {
     /// What a chat user reads, in `lang`: the stock is not allowed, the closest that is, and
     /// how to name one.
     pub fn text(&self, lang: Lang) -> String {
+        let echo = |given: &str| arg_echo_in(lang, given);
         match &self.suggestion {
             Some(suggestion) => t!(
                 lang,

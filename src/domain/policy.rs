@@ -260,6 +260,7 @@ pub(crate) mod tests {
             decided_by: None,
             decided_at: None,
             outcome_detail: None,
+            outcome_reason: None,
             api_request_id: None,
             result: None,
             card: None,

@@ -210,8 +210,12 @@ pub struct ChangeRequest {
     /// Who ended it (rejecter, canceller) or who made the last approval.
     pub decided_by: Option<ActorRef>,
     pub decided_at: Option<u64>,
-    /// Why it failed or went stale, in words.
+    /// Why it failed or went stale, in English words: the record, and all that requests
+    /// stored before [`Self::outcome_reason`] existed have.
     pub outcome_detail: Option<String>,
+    /// The same reason as a catalogue message, so each language can say it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_reason: Option<crate::domain::i18n::Message>,
     /// Request-ID of the last API call about this request.
     pub api_request_id: Option<String>,
     pub result: Option<StockSummary>,

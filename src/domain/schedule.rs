@@ -135,16 +135,17 @@ pub fn resolve(when: &When, now: u64, tz: &TimeZone) -> Result<u64, ScheduleRefu
     Ok(at as u64)
 }
 
-/// `2026-12-01 20:00 (Asia/Shanghai)`: an instant as people in `tz` read it.
-pub fn local_text(unix: u64, tz: &TimeZone) -> String {
-    match Timestamp::from_second(unix as i64) {
-        Ok(ts) => {
-            let zoned = ts.to_zoned_datetime(tz.clone());
-            let name = tz.iana_name().unwrap_or("UTC");
-            format!("{} ({name})", zoned.strftime("%Y-%m-%d %H:%M"))
-        }
-        Err(_) => format!("unix time {unix}"),
-    }
+/// `2026-12-01 20:00:00 +08:00`: an instant as people in `tz` read it, with the offset so the
+/// text means one instant wherever it is read (`2026-12-01 12:00:00 UTC` in UTC). Every time
+/// the bot writes as text goes through here; `None` past what a calendar can show.
+pub fn local_text(unix: u64, tz: &TimeZone) -> Option<String> {
+    let ts = Timestamp::from_second(i64::try_from(unix).ok()?).ok()?;
+    let zoned = ts.to_zoned_datetime(tz.clone());
+    Some(if tz.iana_name() == Some("UTC") {
+        format!("{} UTC", zoned.strftime("%Y-%m-%d %H:%M:%S"))
+    } else {
+        zoned.strftime("%Y-%m-%d %H:%M:%S %:z").to_string()
+    })
 }
 
 #[cfg(test)]
@@ -225,7 +226,15 @@ mod tests {
             resolve(&one("2027-01-15 17:30").unwrap(), NOW, &tz),
             Ok(NOW + 5400)
         );
-        assert_eq!(local_text(NOW, &tz), "2027-01-15 16:00 (Asia/Shanghai)");
+        assert_eq!(
+            local_text(NOW, &tz).as_deref(),
+            Some("2027-01-15 16:00:00 +08:00")
+        );
+        assert_eq!(
+            local_text(NOW, &TimeZone::UTC).as_deref(),
+            Some("2027-01-15 08:00:00 UTC")
+        );
+        assert_eq!(local_text(u64::MAX, &tz), None);
     }
 
     proptest! {

@@ -3,6 +3,8 @@
 //! Control characters and bidirectional overrides are removed (they reorder or hide what a
 //! reader sees), and anything longer than the bound is cut and marked as cut.
 
+use super::i18n::Lang;
+
 /// The most characters of outside text any message echoes.
 pub const MAX_ECHO: usize = 300;
 
@@ -26,6 +28,13 @@ pub fn is_unsafe_char(c: char) -> bool {
 /// `text` without unsafe characters (line breaks and tabs become spaces) and at most `max`
 /// characters long; a longer text is cut and says how much was left out.
 pub fn bounded(text: &str, max: usize) -> String {
+    bounded_marked(text, max, |dropped| {
+        format!("… [cut: {dropped} more characters]")
+    })
+}
+
+/// [`bounded`], the cut marked by `mark(characters left out)`.
+fn bounded_marked(text: &str, max: usize, mark: impl Fn(usize) -> String) -> String {
     let mut out = String::new();
     let mut kept = 0usize;
     let mut dropped = 0usize;
@@ -43,7 +52,7 @@ pub fn bounded(text: &str, max: usize) -> String {
         }
     }
     if dropped > 0 {
-        out.push_str(&format!("… [cut: {dropped} more characters]"));
+        out.push_str(&mark(dropped));
     }
     out
 }
@@ -76,6 +85,19 @@ pub fn code_echo(input: &str, max: usize) -> String {
 /// [`code_echo`] at the length of one command argument.
 pub fn arg_echo(input: &str) -> String {
     code_echo(input, MAX_ARG_ECHO)
+}
+
+/// [`code_echo`] for a reply in `lang`: the cut is marked in the reader's language.
+pub fn code_echo_in(lang: Lang, input: &str, max: usize) -> String {
+    bounded_marked(input, max, |dropped| {
+        t!(lang, "cut-characters", count = dropped)
+    })
+    .replace('`', "'")
+}
+
+/// [`arg_echo`] for a reply in `lang`.
+pub fn arg_echo_in(lang: Lang, input: &str) -> String {
+    code_echo_in(lang, input, MAX_ARG_ECHO)
 }
 
 #[cfg(test)]

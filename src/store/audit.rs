@@ -28,6 +28,10 @@ pub struct AuditEntry {
     pub after: i64,
     pub api_request_id: Option<String>,
     pub detail: Option<String>,
+    /// `detail` as a catalogue message, for a history in the reader's language. Absent from
+    /// entries written before it existed, and then not serialized, so their hashes still hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::domain::i18n::Message>,
     pub prev_hash: String,
     pub hash: String,
 }
@@ -57,6 +61,7 @@ impl AuditEntry {
             after: next.target,
             api_request_id: note.api_request_id.clone(),
             detail: note.detail.clone(),
+            reason: note.reason.clone(),
             prev_hash,
             hash: String::new(),
         };
@@ -188,5 +193,26 @@ impl ChainCheck {
             seq: self.count + 1,
             reason,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry written before `reason` existed: its stored JSON, hash and all.
+    const OLD_ENTRY: &str = r#"{"seq":1,"at":1800000000,"request_id":"abcd2345","stock_id":"123","actor":null,"action":"applied","from":"Submitting","to":"Applied","field":"max_count_per_day","before":10000,"after":20000,"api_request_id":null,"detail":"max_count_per_day is now 20,000","prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","hash":""}"#;
+
+    #[test]
+    fn entries_stored_before_reasons_existed_read_and_verify_as_before() {
+        let old: AuditEntry = serde_json::from_str(OLD_ENTRY).unwrap();
+        assert_eq!(old.reason, None);
+        // The bytes its hash is taken over are the ones it was written with: a `reason`
+        // that is absent is not written, so old chains still verify.
+        assert_eq!(serde_json::to_string(&old).unwrap(), OLD_ENTRY);
+        assert_eq!(
+            old.compute_hash(),
+            hex(&Sha256::digest(OLD_ENTRY.as_bytes()))
+        );
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The file is one JSON object per line: a header (format, version, counts, the audit head
 //! and the last request), every audit entry in order, every request, every card index entry,
-//! then an end line with the SHA-256 of every byte before it. Records are written one at a
+//! every mark (what reminders and burn alerts already said, so a restored bot does not say it
+//! again), then an end line with the SHA-256 of every byte before it. Records are written one at a
 //! time while the sled trees are iterated, and restore writes nothing until the whole file
 //! has been read and checked: counts, digest, the audit chain and head, and that each request
 //! is in the state its last audit entry says. Beyond one record, only request ids (and each
@@ -32,8 +33,8 @@ use crate::domain::text;
 
 /// The first field of every backup's header.
 pub const FORMAT: &str = "budget-bot store backup";
-/// The layout this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The layout this build writes. Version 1 had no marks; it is still read.
+pub const VERSION: u32 = 2;
 /// How many folder copies `backup` makes of a store another process holds before giving up:
 /// a copy taken while sled writes can be torn, and is then refused by the checks.
 pub const COPY_ATTEMPTS: u32 = 5;
@@ -47,14 +48,17 @@ pub struct Counts {
     pub requests: u64,
     pub cards: u64,
     pub audit_entries: u64,
+    /// Absent from version 1 backups, which held none.
+    #[serde(default)]
+    pub marks: u64,
 }
 
 impl std::fmt::Display for Counts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} requests, {} cards, {} audit entries",
-            self.requests, self.cards, self.audit_entries
+            "{} requests, {} cards, {} audit entries, {} marks",
+            self.requests, self.cards, self.audit_entries, self.marks
         )
     }
 }
@@ -84,6 +88,14 @@ struct CardLine {
     request_id: String,
 }
 
+/// A store mark (see [`RequestStore::mark`]): its key and value.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkLine {
+    key: String,
+    value: String,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EndLine {
@@ -91,7 +103,7 @@ struct EndLine {
     sha256: String,
 }
 
-/// One line of the file. Records come in this order: header, audit, request, card, end.
+/// One line of the file. Records come in this order: header, audit, request, card, mark, end.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Line {
@@ -99,6 +111,7 @@ enum Line {
     Audit(AuditEntry),
     Request(Box<ChangeRequest>),
     Card(CardLine),
+    Mark(MarkLine),
     End(EndLine),
 }
 
@@ -109,7 +122,8 @@ impl Line {
             Line::Audit(_) => 1,
             Line::Request(_) => 2,
             Line::Card(_) => 3,
-            Line::End(_) => 4,
+            Line::Mark(_) => 4,
+            Line::End(_) => 5,
         }
     }
 }
@@ -394,6 +408,14 @@ pub fn write_backup(store: &Store, out: impl Write) -> Result<Summary, BackupErr
         writer.put(&Line::Card(card))?;
         written.cards += 1;
     }
+    for item in store.marks.iter() {
+        let (key, value) = item?;
+        writer.put(&Line::Mark(MarkLine {
+            key: utf8("mark key", &key)?,
+            value: utf8("mark", &value)?,
+        }))?;
+        written.marks += 1;
+    }
     check
         .finish(audit_head.as_ref())
         .map_err(BackupError::Inconsistent)?;
@@ -422,6 +444,7 @@ fn counts(store: &Store) -> Result<Counts, StoreError> {
         requests: count(Records::Requests)?,
         cards: count(Records::Cards)?,
         audit_entries: count(Records::Audit)?,
+        marks: store.marks.len() as u64,
     })
 }
 
@@ -521,15 +544,21 @@ pub fn restore(store: &Store, store_path: &Path, file: &Path) -> Result<Summary,
         file: file.display().to_string(),
         reason,
     })?;
-    let result = (&store.requests, &store.audit, &store.cards, &store.meta).transaction(
-        |(requests, audit, cards, meta)| {
-            requests.apply_batch(&batches.requests)?;
-            audit.apply_batch(&batches.audit)?;
-            cards.apply_batch(&batches.cards)?;
-            meta.apply_batch(&batches.meta)?;
-            Ok::<_, ConflictableTransactionError<()>>(())
-        },
+    let trees = (
+        &store.requests,
+        &store.audit,
+        &store.cards,
+        &store.meta,
+        &store.marks,
     );
+    let result = trees.transaction(|(requests, audit, cards, meta, marks)| {
+        requests.apply_batch(&batches.requests)?;
+        audit.apply_batch(&batches.audit)?;
+        cards.apply_batch(&batches.cards)?;
+        meta.apply_batch(&batches.meta)?;
+        marks.apply_batch(&batches.marks)?;
+        Ok::<_, ConflictableTransactionError<()>>(())
+    });
     match result {
         Ok(()) => {}
         Err(TransactionError::Abort(())) => unreachable!("the restore transaction never aborts"),
@@ -548,6 +577,7 @@ struct Batches {
     audit: sled::Batch,
     cards: sled::Batch,
     meta: sled::Batch,
+    marks: sled::Batch,
     summary: Summary,
 }
 
@@ -558,6 +588,7 @@ fn read_backup(mut input: impl BufRead) -> Result<Batches, String> {
         audit: sled::Batch::default(),
         cards: sled::Batch::default(),
         meta: sled::Batch::default(),
+        marks: sled::Batch::default(),
         summary: Summary {
             counts: Counts::default(),
             audit_head: None,
@@ -585,9 +616,9 @@ fn read_backup(mut input: impl BufRead) -> Result<Batches, String> {
                         .into(),
                 );
             };
-            if first.format != FORMAT || first.version != VERSION {
+            if first.format != FORMAT || !(1..=VERSION).contains(&first.version) {
                 return Err(format!(
-                    "it is `{}` version {}; this budget-bot reads `{FORMAT}` version {VERSION}",
+                    "it is `{}` version {}; this budget-bot reads `{FORMAT}` versions 1 to {VERSION}",
                     text::bounded(&first.format, 40),
                     first.version
                 ));
@@ -641,6 +672,12 @@ fn read_backup(mut input: impl BufRead) -> Result<Batches, String> {
                     .cards
                     .insert(card_key_bytes(&key), card.request_id.as_bytes());
                 found.cards += 1;
+            }
+            Line::Mark(mark) => {
+                batches
+                    .marks
+                    .insert(mark.key.as_bytes(), mark.value.as_bytes());
+                found.marks += 1;
             }
             Line::End(end) => {
                 if hex(&digest.clone().finalize()) != end.sha256 {

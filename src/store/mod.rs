@@ -91,6 +91,8 @@ pub struct AuditNote {
     pub action: String,
     pub api_request_id: Option<String>,
     pub detail: Option<String>,
+    /// `detail` as a catalogue message (see [`AuditEntry::reason`]).
+    pub reason: Option<crate::domain::i18n::Message>,
 }
 
 impl AuditNote {

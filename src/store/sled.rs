@@ -130,7 +130,7 @@ pub struct SledStore {
     pub(super) cards: sled::Tree,
     pub(super) meta: sled::Tree,
     leases: sled::Tree,
-    marks: sled::Tree,
+    pub(super) marks: sled::Tree,
     open: sled::Tree,
     audit_by_stock: sled::Tree,
     archived_stocks: sled::Tree,

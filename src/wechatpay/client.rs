@@ -228,11 +228,13 @@ impl WechatPayClient {
                 .await
             {
                 Ok(response) => return Ok(response),
-                Err(AttemptError::Fatal(error)) => return Err(error),
+                Err(AttemptError::Fatal(error)) => {
+                    return Err(gave_up(&method, path, attempt, error))
+                }
                 Err(AttemptError::SignError(error)) => {
                     // Nothing was processed; a fresh timestamp and signature may pass.
                     if resigned || attempt - failovers >= max_attempts {
-                        return Err(error);
+                        return Err(gave_up(&method, path, attempt, error));
                     }
                     tracing::warn!(%method, path, attempt, %error, "SIGN_ERROR: re-signing once");
                     crate::ops::metrics::api_retry(&error);
@@ -255,7 +257,7 @@ impl WechatPayClient {
             };
             let out_of_time = started.elapsed() + wait > self.settings.max_retry_time;
             if attempt - failovers >= max_attempts || out_of_time {
-                return Err(error);
+                return Err(gave_up(&method, path, attempt, error));
             }
             tracing::warn!(%method, path, attempt, host = host.as_str(), wait_ms = wait.as_millis() as u64, %error, "retrying WeChat Pay call");
             crate::ops::metrics::api_retry(&error);
@@ -377,6 +379,13 @@ impl WechatPayClient {
         about_stock(stock, &value, &request_id).map_err(AttemptError::Fatal)?;
         Ok(ApiResponse { value, request_id })
     }
+}
+
+/// Logs the error a call ends with: the chat reply names its kind, and the technical detail
+/// (the network error, the decoder's complaint) is kept here.
+fn gave_up(method: &Method, path: &str, attempts: u32, error: ApiError) -> ApiError {
+    tracing::warn!(%method, path, attempts, %error, "WeChat Pay call failed");
+    error
 }
 
 /// Refuses an answer about another stock than `expected` (another `stock_id`, or another

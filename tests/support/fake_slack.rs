@@ -482,7 +482,8 @@ async fn api(
             s.next += 1;
             let ts = format!("{}.000{}", s.next, s.next % 1000);
             let channel = str_of("channel");
-            let message = json!({"channel": channel, "ts": ts, "text": params["text"], "blocks": params["blocks"]});
+            let message = json!({"channel": channel, "ts": ts, "text": params["text"], "blocks": params["blocks"],
+                "thread_ts": params["thread_ts"]});
             s.messages.insert((channel.clone(), ts.clone()), message);
             json!({"ok": true, "channel": channel, "ts": ts, "message": {"ts": ts, "text": params["text"]}})
         }

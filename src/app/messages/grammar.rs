@@ -1,15 +1,24 @@
 //! The API's errors in the reader's language: the bot's explanation, with the API's own code
 //! and message as they came. (The grammar's words render in `domain::command`, from the same
-//! catalogue.)
+//! catalogue.) Built as a [`Message`], so a request's stored outcome can be said again later
+//! in another language.
 
 use crate::domain::request::group;
-use crate::i18n::Lang;
-use crate::t;
+use crate::i18n::{Lang, Message};
+use crate::wechatpay::verify::{VerifyError, MAX_CLOCK_SKEW_SECS};
 use crate::wechatpay::ApiError;
 
 /// An API error: the bot's explanation, with the API's own code and message as they came.
 pub fn api_error(lang: Lang, e: &ApiError) -> String {
-    let rid = |id: &Option<String>| id.clone().unwrap_or_else(|| t!(lang, "api-none"));
+    api_error_message(e).render(lang)
+}
+
+/// [`api_error`] as a message to store.
+pub fn api_error_message(e: &ApiError) -> Message {
+    let with_rid = |m: Message, id: &Option<String>| match id {
+        Some(id) => m.text("request_id", id),
+        None => m.with("request_id", Message::new("api-none")),
+    };
     match e {
         ApiError::Api {
             status,
@@ -18,99 +27,98 @@ pub fn api_error(lang: Lang, e: &ApiError) -> String {
             request_id,
             ..
         } => {
-            let request_id = rid(request_id);
-            match (code.is_empty(), message.is_empty()) {
-                (true, true) => t!(
-                    lang,
-                    "api-answer-empty",
-                    status = status,
-                    request_id = request_id
-                ),
-                (false, true) => t!(
-                    lang,
-                    "api-answer-no-message",
-                    status = status,
-                    code = code,
-                    request_id = request_id
-                ),
-                (true, false) => t!(
-                    lang,
-                    "api-answer-no-code",
-                    status = status,
-                    message = message,
-                    request_id = request_id
-                ),
-                (false, false) => t!(
-                    lang,
-                    "api-answer",
-                    status = status,
-                    code = code,
-                    message = message,
-                    request_id = request_id
-                ),
-            }
+            let id = match (code.is_empty(), message.is_empty()) {
+                (true, true) => "api-answer-empty",
+                (false, true) => "api-answer-no-message",
+                (true, false) => "api-answer-no-code",
+                (false, false) => "api-answer",
+            };
+            let m = Message::new(id).text("status", status);
+            let m = if code.is_empty() {
+                m
+            } else {
+                m.text("code", code)
+            };
+            let m = if message.is_empty() {
+                m
+            } else {
+                m.text("message", message)
+            };
+            with_rid(m, request_id)
         }
         ApiError::RateLimited {
             attempts,
             request_id,
-        } => t!(
-            lang,
-            "api-rate-limited",
-            attempts = attempts,
-            request_id = rid(request_id)
+        } => with_rid(
+            Message::new("api-rate-limited").text("attempts", attempts),
+            request_id,
         ),
-        ApiError::Timeout { attempts } => t!(lang, "api-timeout", attempts = attempts),
-        ApiError::Transport { attempts, reason } => {
-            t!(lang, "api-transport", attempts = attempts, reason = reason)
+        ApiError::Timeout { attempts } => Message::new("api-timeout").text("attempts", attempts),
+        // The network error and the decoder's complaint are English technical text: the
+        // reply names the kind, the log (see the client) keeps the detail.
+        ApiError::Transport { attempts, .. } => {
+            Message::new("api-transport").text("attempts", attempts)
         }
         ApiError::Redirect {
             status,
             location,
             request_id,
-        } => t!(
-            lang,
-            "api-redirect",
-            status = status,
-            location = location
-                .clone()
-                .unwrap_or_else(|| t!(lang, "api-redirect-nowhere")),
-            request_id = rid(request_id)
+        } => {
+            let m = Message::new("api-redirect").text("status", status);
+            let m = match location {
+                Some(location) => m.text("location", location),
+                None => m.with("location", Message::new("api-redirect-nowhere")),
+            };
+            with_rid(m, request_id)
+        }
+        ApiError::Verification { source, request_id } => with_rid(
+            Message::new("api-verification").with("reason", verify_reason(source)),
+            request_id,
         ),
-        ApiError::Verification { source, request_id } => t!(
-            lang,
-            "api-verification",
-            reason = source,
-            request_id = rid(request_id)
-        ),
-        ApiError::Decode { reason, request_id } => t!(
-            lang,
-            "api-decode",
-            reason = reason,
-            request_id = rid(request_id)
-        ),
+        ApiError::Decode { request_id, .. } => with_rid(Message::new("api-decode"), request_id),
         ApiError::WrongStock {
             expected,
             received,
             request_id,
-        } => t!(
-            lang,
-            "api-wrong-stock",
-            expected = expected,
-            received = received,
-            request_id = rid(request_id)
+        } => with_rid(
+            Message::new("api-wrong-stock")
+                .text("expected", expected)
+                .text("received", received),
+            request_id,
         ),
         ApiError::Unconfirmed {
             field,
             target,
             shown,
             request_id,
-        } => t!(
-            lang,
-            "api-unconfirmed",
-            field = field,
-            shown = shown.map_or_else(|| t!(lang, "api-unset"), group),
-            target = group(*target),
-            request_id = rid(request_id)
-        ),
+        } => {
+            let m = Message::new("api-unconfirmed")
+                .text("field", field)
+                .text("target", group(*target));
+            let m = match shown {
+                Some(shown) => m.text("shown", group(*shown)),
+                None => m.with("shown", Message::new("api-unset")),
+            };
+            with_rid(m, request_id)
+        }
+    }
+}
+
+/// Why an answer's signature did not verify, by kind.
+fn verify_reason(e: &VerifyError) -> Message {
+    match e {
+        VerifyError::MissingHeader(header) => {
+            Message::new("verify-missing-header").text("header", header)
+        }
+        VerifyError::BadTimestamp { remote } => {
+            Message::new("verify-bad-timestamp").text("remote", remote)
+        }
+        VerifyError::StaleTimestamp { skew, .. } => Message::new("verify-stale-timestamp")
+            .text("skew", group(i64::try_from(*skew).unwrap_or(i64::MAX)))
+            .text("limit", MAX_CLOCK_SKEW_SECS),
+        VerifyError::SerialMismatch { local, remote } => Message::new("verify-serial-mismatch")
+            .text("local", local)
+            .text("remote", remote),
+        VerifyError::BadSignature => Message::new("verify-bad-signature"),
     }
 }

@@ -10,9 +10,9 @@ use crate::config::StockConfig;
 use crate::domain::burn::Reached;
 use crate::domain::limit::{LimitRefusal, UpdateMode};
 use crate::domain::request::{group, ChangeRequest};
-use crate::domain::schedule::{local_text, ScheduleRefusal, MAX_AHEAD};
+use crate::domain::schedule::{ScheduleRefusal, MAX_AHEAD};
 use crate::domain::stock::StockState;
-use crate::domain::text::{code_echo, MAX_ECHO};
+use crate::domain::text::{code_echo_in, MAX_ECHO};
 
 use crate::i18n::{lookup, Lang, Localized};
 use crate::t;
@@ -22,22 +22,18 @@ use super::{approvals_text, field_label, time_text};
 /// The display time zone (`[display] timezone`), set once when the app is built.
 static TIMEZONE: RwLock<Option<TimeZone>> = RwLock::new(None);
 
-/// Sets the time zone [`local_time`] writes in.
+/// Sets the time zone [`super::time_text`] writes in.
 pub fn set_timezone(tz: TimeZone) {
     *TIMEZONE.write().unwrap_or_else(|p| p.into_inner()) = Some(tz);
 }
 
-fn timezone() -> TimeZone {
+/// The display time zone ([`set_timezone`]; Asia/Shanghai until it is set).
+pub(super) fn timezone() -> TimeZone {
     TIMEZONE
         .read()
         .unwrap_or_else(|p| p.into_inner())
         .clone()
         .unwrap_or_else(|| crate::config::DisplayConfig::default().timezone)
-}
-
-/// `2027-01-15 16:00 (Asia/Shanghai)`: a time in the display time zone.
-pub fn local_time(unix: u64) -> String {
-    local_text(unix, &timezone())
 }
 
 /// `2027-01-15`: the date in the display time zone (the day burn alerts count in).
@@ -89,7 +85,7 @@ pub fn limit_refusal(lang: Lang, refusal: &LimitRefusal) -> String {
 pub fn schedule_refusal(lang: Lang, refusal: &ScheduleRefusal) -> String {
     let shown = |at: i64| {
         u64::try_from(at)
-            .map(local_time)
+            .map(|at| time_text(lang, at))
             .unwrap_or_else(|_| at.to_string())
     };
     let days = MAX_AHEAD.as_secs() / 86_400;
@@ -113,7 +109,7 @@ pub fn scheduled_notice(actor: &str, request: &ChangeRequest, at: u64) -> Locali
             "notice-scheduled",
             actor = actor,
             id = request.id,
-            at = local_time(at)
+            at = time_text(lang, at)
         )
     })
 }
@@ -179,7 +175,11 @@ pub fn burn_alert(stock: &StockConfig, reached: &Reached) -> Localized {
 }
 
 pub fn not_a_time(lang: Lang, given: &str) -> String {
-    t!(lang, "not-a-time", given = code_echo(given, MAX_ECHO))
+    t!(
+        lang,
+        "not-a-time",
+        given = code_echo_in(lang, given, MAX_ECHO)
+    )
 }
 
 #[cfg(test)]

@@ -277,6 +277,7 @@ impl SlackBot {
         let reason = match outcome {
             Ok(Some(outcome)) => match outcome.denial() {
                 Some(denied) => messages::reaction_not_counted(
+                    self.settings.lang,
                     emoji,
                     &messages::denial(self.settings.lang, denied),
                 ),
@@ -285,12 +286,13 @@ impl SlackBot {
             // Elsewhere a ✅ is anyone's business; in the approvals channel it was meant as a
             // decision, and no decision may vanish without a word.
             Ok(None) if channel == self.settings.approvals_channel => {
-                messages::reaction_on_no_card(emoji)
+                messages::reaction_on_no_card(self.settings.lang, emoji)
             }
             Ok(None) => return,
             Err(e) => {
                 tracing::error!(error = %e, "reaction decision failed");
                 messages::reaction_not_counted(
+                    self.settings.lang,
                     emoji,
                     &messages::internal_error(self.settings.lang, &e),
                 )

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
-use crate::app::{Notice, Notifier, NotifyError};
+use crate::app::{messages, Notice, NoticeKind, Notifier, NotifyError};
 use crate::domain::i18n::Localized;
 use crate::domain::request::{CardRef, ChangeRequest};
 
@@ -59,6 +59,34 @@ impl SlackNotifier {
             token,
             settings,
         }
+    }
+
+    /// A reply in the card's thread mentioning the approver groups and users, as Discord
+    /// replies to the card mentioning the roles; without a card, a post in the approvals
+    /// channel.
+    async fn remind(&self, notice: &Notice) -> Result<(), NotifyError> {
+        let lang = self.settings.lang;
+        let text = messages::reminder_to(
+            lang,
+            &self.settings.approver_mentions(),
+            notice.text.get(lang),
+        );
+        let content = SlackMessageContent::new()
+            .with_text(text.clone())
+            .with_blocks(vec![super::render::section(&text)]);
+        let card = notice.request.card.as_ref();
+        let channel = card.map_or(&self.settings.approvals_channel, |c| &c.channel_id);
+        let mut post =
+            SlackApiChatPostMessageRequest::new(SlackChannelId(channel.clone()), content);
+        if let Some(card) = card {
+            post = post.with_thread_ts(SlackTs(card.message_id.clone()));
+        }
+        self.client
+            .open_session(&self.token)
+            .chat_post_message(&post)
+            .await
+            .map_err(platform)?;
+        Ok(())
     }
 
     fn content(&self, request: &ChangeRequest) -> SlackMessageContent {
@@ -131,6 +159,9 @@ impl Notifier for SlackNotifier {
     }
 
     async fn notify(&self, notice: &Notice) -> Result<(), NotifyError> {
+        if notice.kind == NoticeKind::Reminder {
+            return self.remind(notice).await;
+        }
         self.post_notification(
             notice.text.get(self.settings.lang).to_string(),
             notice_blocks(self.settings.lang, notice, None),

@@ -87,14 +87,12 @@ pub fn card_blocks(lang: Lang, request: &ChangeRequest, approvers: &str) -> Vec<
     if card.open {
         blocks.push(
             SlackActionsBlock::new(vec![
-                button(request, Decision::Approve).into(),
-                button(request, Decision::Reject).into(),
+                button(lang, request, Decision::Approve).into(),
+                button(lang, request, Decision::Reject).into(),
             ])
             .into(),
         );
-        blocks.push(context(
-            "Approve or Reject, or react :white_check_mark: / :x: on this message.",
-        ));
+        blocks.push(context(&messages::label(lang, "slack-card-hint")));
     } else {
         blocks.push(context(&format!(
             "{} {}",
@@ -105,12 +103,12 @@ pub fn card_blocks(lang: Lang, request: &ChangeRequest, approvers: &str) -> Vec<
     blocks
 }
 
-fn button(request: &ChangeRequest, decision: Decision) -> SlackBlockButtonElement {
+fn button(lang: Lang, request: &ChangeRequest, decision: Decision) -> SlackBlockButtonElement {
     let (label, style) = match decision {
-        Decision::Approve => ("Approve", SlackBlockButtonStyle::Primary),
-        Decision::Reject => ("Reject", SlackBlockButtonStyle::Danger),
+        Decision::Approve => ("button-approve", SlackBlockButtonStyle::Primary),
+        Decision::Reject => ("button-reject", SlackBlockButtonStyle::Danger),
     };
-    SlackBlockButtonElement::new(SlackBlockPlainTextOnly::from(label))
+    SlackBlockButtonElement::new(SlackBlockPlainTextOnly::from(messages::label(lang, label)))
         .with_action_id(SlackActionId(custom_id::encode(&request.id, decision)))
         .with_value(request.id.to_string())
         .with_style(style)
@@ -133,32 +131,33 @@ pub fn outcome_blocks(lang: Lang, outcome: &Outcome) -> Option<Vec<SlackBlock>> 
     let Outcome::Stock { label, stock } = outcome else {
         return None;
     };
+    let word = |id: &str| messages::label(lang, id);
     Some(vec![
         header(label),
         fields(&[
             (
-                "Total limit (max_count)",
+                &word("embed-total-limit"),
                 messages::limit_text(lang, stock.max_count()),
             ),
             (
-                "Daily limit (max_count_per_day)",
+                &word("embed-daily-limit"),
                 messages::limit_text(lang, stock.max_count_per_day()),
             ),
             (
-                "Per user",
+                &word("embed-per-user"),
                 messages::limit_text(lang, stock.max_count_per_user()),
             ),
-            ("State", stock.state.to_string()),
+            (&word("embed-state"), stock.state.to_string()),
         ]),
         fields(&[
-            ("Sent today", group(stock.sent_today())),
-            ("Sent in total", group(stock.sent_total())),
+            (&word("embed-sent-today"), group(stock.sent_today())),
+            (&word("embed-sent-total"), group(stock.sent_total())),
             (
-                "Left today",
+                &word("embed-left-today"),
                 messages::left_text(lang, stock.max_count_per_day(), stock.sent_today()),
             ),
             (
-                "Left in total",
+                &word("embed-left-total"),
                 messages::left_text(lang, stock.max_count(), stock.sent_total()),
             ),
         ]),
@@ -167,23 +166,27 @@ pub fn outcome_blocks(lang: Lang, outcome: &Outcome) -> Option<Vec<SlackBlock>> 
 
 /// A notice for the notifications channel; an applied change carries the resulting stock.
 pub fn notice_blocks(lang: Lang, notice: &Notice, card_link: Option<&str>) -> Vec<SlackBlock> {
+    let word = |id: &str| messages::label(lang, id);
     let mut text = notice.text.get(lang).to_string();
     if let Some(link) = card_link {
-        text.push_str(&format!(" <{link}|Card>"));
+        text.push_str(&format!(" <{link}|{}>", word("link-card")));
     }
     let mut blocks = vec![section(&text)];
     if notice.kind == NoticeKind::Applied {
         if let Some(result) = &notice.request.result {
             blocks.insert(0, header(&messages::applied_title(lang, &notice.request)));
             blocks.push(fields(&[
-                ("Total limit", messages::limit_text(lang, result.max_count)),
                 (
-                    "Daily limit",
+                    &word("notice-total-limit"),
+                    messages::limit_text(lang, result.max_count),
+                ),
+                (
+                    &word("notice-daily-limit"),
                     messages::limit_text(lang, result.max_count_per_day),
                 ),
-                ("Sent today", group(result.sent_today)),
-                ("Sent in total", group(result.sent_total)),
-                ("State", result.state.clone()),
+                (&word("embed-sent-today"), group(result.sent_today)),
+                (&word("embed-sent-total"), group(result.sent_total)),
+                (&word("embed-state"), result.state.clone()),
             ]));
         }
     }

@@ -6,7 +6,7 @@ use std::fmt;
 use crate::domain::i18n::Lang;
 use crate::domain::limit::MAX_BUDGET_VALUE;
 use crate::domain::request::group;
-use crate::domain::text::{self, arg_echo as echo};
+use crate::domain::text;
 
 use super::grammar::{help_text, known, SUBCOMMANDS};
 use super::{DEFAULT_HISTORY_COUNT, MAX_HISTORY_COUNT, MAX_REASON_CHARS};
@@ -60,6 +60,7 @@ pub enum ParseError {
 impl ParseError {
     /// The paragraph a chat user reads, in `lang`, saying what to type instead.
     pub fn text(&self, lang: Lang) -> String {
+        let echo = |given: &str| text::arg_echo_in(lang, given);
         let max = group(MAX_BUDGET_VALUE);
         match self {
             ParseError::NotACommand => t!(lang, "parse-not-a-command"),
