@@ -113,6 +113,15 @@ fn produce(
     let Some(cards) = stream(cards, batch, send, Batch::Cards)? else {
         return Ok(None);
     };
+    // The marks (what reminders and burn alerts already said, Slack event ids seen) come
+    // along, so the bot on the copy does not say it again.
+    let marks = from.marks.iter().map(|item| {
+        let (key, value) = item?;
+        Ok((utf8("mark key", &key)?, utf8("mark", &value)?))
+    });
+    if stream(marks, batch, send, Batch::Marks)?.is_none() {
+        return Ok(None);
+    }
     Ok(Some((requests, cards, audit)))
 }
 
@@ -166,6 +175,10 @@ impl PostgresStore {
             let card = tx.prepare(
                 "INSERT INTO cards (platform, channel, message, request_id) VALUES ($1, $2, $3, $4)",
             )?;
+            // A mark the target already holds (a bot ran on it before the copy) is newer.
+            let mark = tx.prepare(
+                "INSERT INTO marks (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )?;
             // Each request is written before the entry that created it is known by id, under
             // a distinct negative number, and given that entry's seq once the chain is in.
             let mut placeholder = 0_i64;
@@ -200,6 +213,11 @@ impl PostgresStore {
                             )?;
                         }
                     }
+                    Ok(Batch::Marks(marks)) => {
+                        for (key, value) in &marks {
+                            tx.execute(&mark, &[key, value])?;
+                        }
+                    }
                 }
             }
             if let Some(head) = &head {
@@ -232,6 +250,8 @@ pub(crate) enum Batch {
     Audit(Vec<AuditEntry>),
     Requests(Vec<ChangeRequest>),
     Cards(Vec<(CardKey, String)>),
+    /// Store marks: key, value.
+    Marks(Vec<(String, String)>),
     /// Everything was sent: commit.
     Done,
 }
@@ -294,6 +314,13 @@ mod tests {
             sled.link_card(&CardKey::new("discord", "7", &i.to_string()), r.id.as_str())
                 .unwrap();
         }
+        // More marks than a batch holds, so they too cross batch boundaries.
+        let marks: Vec<(String, String)> = (0..6)
+            .map(|i| (format!("watch:123:day:{i}"), format!("alerted {i}")))
+            .collect();
+        for (key, value) in &marks {
+            assert!(sled.swap_mark(key, None, Some(value)).unwrap());
+        }
         drop((shared, sled));
         // Reopened with a small archive policy, most finished work (and its cards) moves to
         // the archive, which the copy must read as well as the live store.
@@ -328,6 +355,13 @@ mod tests {
             let copied = to.card_request(&card).unwrap();
             assert!(copied.is_some(), "card {i}");
             assert_eq!(copied, sled.card_request(&card).unwrap(), "card {i}");
+        }
+        for (key, value) in &marks {
+            assert_eq!(
+                to.mark(key).unwrap().as_deref(),
+                Some(value.as_str()),
+                "{key}"
+            );
         }
         let refused = copy_in_batches(&sled, "test.sled", &to, 4)
             .unwrap_err()
