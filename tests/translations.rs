@@ -328,6 +328,18 @@ async fn a_chinese_conversation_has_no_stray_english() {
             "无法解析",
         ),
         (Fault::DropConnection, "无法连接微信支付"),
+        // The API's own message, too long to echo whole: kept as it came, the cut marked in
+        // Chinese.
+        (
+            Fault::Answer(CannedAnswer::api(
+                400,
+                format!(
+                    r#"{{"code":"INVALID_REQUEST","message":"{}"}}"#,
+                    "错".repeat(350)
+                ),
+            )),
+            "错…［已截断，还有 50 个字符］",
+        ),
     ];
     for (fault, expected) in failures {
         for _ in 0..4 {

@@ -10,6 +10,7 @@ line-not-utf8 = Line {$number} is not valid UTF-8 (bad byte at position {$positi
 line-too-long = Line {$number} is {$bytes} bytes long, over the limit of {$max}, and was ignored without being read as a command. Type one command per line.
 line-cut = {$start}… [cut: {$bytes} bytes in all]
 cut-characters = … [cut: {$count} more characters]
+text-cut = {$text}{$cut}
 console-card-prompt = React {$approve} to approve or {$reject} to reject (or click approve|reject {$id}).
 
 unknown-card = Your {$emoji} in the approvals channel did not count, so the bot removed it: that message is not an approval card the bot knows (not a card, or a card that was replaced). React on the request's current card or use its Approve/Reject buttons; /budget pending lists the open requests.

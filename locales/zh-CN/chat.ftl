@@ -10,6 +10,7 @@ line-not-utf8 = 第 {$number} 行不是有效的 UTF-8 文本（第 {$position} 
 line-too-long = 第 {$number} 行长 {$bytes} 字节，超过上限 {$max}，已忽略，未作为命令读取。请每行输入一条命令。
 line-cut = {$start}…［已截断，共 {$bytes} 字节］
 cut-characters = …［已截断，还有 {$count} 个字符］
+text-cut = {$text}{$cut}
 console-card-prompt = 用 {$approve} 批准，用 {$reject} 驳回（或 click approve|reject {$id}）。
 
 unknown-card = 你在审批频道添加的 {$emoji} 无效，机器人已将其移除：这条消息不是机器人认识的审批卡片（不是卡片，或是已被替换的卡片）。请在该申请当前的卡片上添加表情，或使用卡片上的批准/驳回按钮；/budget pending 会列出待审批的申请。

@@ -29,8 +29,26 @@ pub fn is_unsafe_char(c: char) -> bool {
 /// characters long; a longer text is cut and says how much was left out.
 pub fn bounded(text: &str, max: usize) -> String {
     bounded_marked(text, max, |dropped| {
-        format!("… [cut: {dropped} more characters]")
+        format!("{CUT_OPEN}{dropped}{CUT_CLOSE}")
     })
+}
+
+/// How [`bounded`] marks a cut: `… [cut: N more characters]`.
+const CUT_OPEN: &str = "… [cut: ";
+const CUT_CLOSE: &str = " more characters]";
+
+/// A text [`bounded`] made, split into what was kept and how many characters were cut
+/// (`None`: nothing was), so a reply can mark the cut in its reader's language.
+pub fn split_cut(text: &str) -> (&str, Option<usize>) {
+    let cut = text.strip_suffix(CUT_CLOSE).and_then(|rest| {
+        let at = rest.rfind(CUT_OPEN)?;
+        let count = rest[at + CUT_OPEN.len()..].parse().ok()?;
+        Some((&text[..at], count))
+    });
+    match cut {
+        Some((kept, count)) => (kept, Some(count)),
+        None => (text, None),
+    }
 }
 
 /// [`bounded`], the cut marked by `mark(characters left out)`.
@@ -103,6 +121,20 @@ pub fn arg_echo_in(lang: Lang, input: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_text_splits_into_what_was_kept_and_how_much_was_cut() {
+        let long = format!("签名错误{}", "x".repeat(400));
+        let shown = echo(&long);
+        assert_eq!(split_cut(&shown), (&long[..long.len() - 104], Some(104)));
+        assert_eq!(
+            split_cut("SYSTEM_ERROR 系统繁忙"),
+            ("SYSTEM_ERROR 系统繁忙", None)
+        );
+        // Text that only looks like a marker at its end, with no count, is left whole.
+        let odd = "a… [cut: many more characters]";
+        assert_eq!(split_cut(odd), (odd, None));
+    }
 
     #[test]
     fn short_clean_text_is_unchanged() {

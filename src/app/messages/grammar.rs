@@ -13,6 +13,20 @@ pub fn api_error(lang: Lang, e: &ApiError) -> String {
     api_error_message(e).render(lang)
 }
 
+/// `m` with the argument `name`: text from outside that [`crate::domain::text::bounded`] may
+/// have cut, its cut marked in the reader's language rather than the English one it carries.
+fn outside_text(m: Message, name: &str, text: &str) -> Message {
+    match crate::domain::text::split_cut(text) {
+        (kept, Some(count)) => m.with(
+            name,
+            Message::new("text-cut")
+                .text("text", kept)
+                .with("cut", Message::new("cut-characters").text("count", count)),
+        ),
+        (text, None) => m.text(name, text),
+    }
+}
+
 /// [`api_error`] as a message to store.
 pub fn api_error_message(e: &ApiError) -> Message {
     let with_rid = |m: Message, id: &Option<String>| match id {
@@ -42,7 +56,7 @@ pub fn api_error_message(e: &ApiError) -> Message {
             let m = if message.is_empty() {
                 m
             } else {
-                m.text("message", message)
+                outside_text(m, "message", message)
             };
             with_rid(m, request_id)
         }
