@@ -13,6 +13,7 @@ use crate::wechatpay::keys::{self, KeyError};
 use crate::wechatpay::verify::VerifyError;
 use crate::wechatpay::{ApiError, CouponApi, WechatPayClient};
 
+#[cfg(feature = "slack")]
 #[path = "check_slack.rs"]
 mod slack;
 
@@ -168,6 +169,7 @@ async fn check_parsed(report: &mut Report, config: &Config, live: bool) {
         .discord
         .as_ref()
         .and_then(|discord| check_discord_offline(report, discord, &base_dir));
+    #[cfg(feature = "slack")]
     let slack = config
         .slack
         .as_ref()
@@ -187,6 +189,7 @@ async fn check_parsed(report: &mut Report, config: &Config, live: bool) {
         (Some(_), None) => report.push("live discord", not_tried("discord")),
         (None, _) => {}
     }
+    #[cfg(feature = "slack")]
     if let Some(checked) = slack {
         slack::live(report, checked).await;
     }
