@@ -212,6 +212,7 @@ pub async fn start_discord_with(
 }
 
 /// Builds the Slack bot's app over a store and an API client and starts it.
+#[cfg(feature = "slack")]
 pub async fn start_slack(
     config: &Config,
     settings: crate::chat::slack::SlackSettings,
@@ -231,6 +232,7 @@ pub async fn start_slack(
 /// The chat adapters `run` started, over one store and one runtime.
 pub struct Bots {
     pub discord: Option<crate::chat::discord::RunningBot>,
+    #[cfg(feature = "slack")]
     pub slack: Option<crate::chat::slack::RunningSlack>,
 }
 
@@ -238,15 +240,15 @@ impl Bots {
     /// Each adapter's bounded stop (work in flight finished or left for the next start, the
     /// store flushed).
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        let discord = match self.discord {
-            Some(bot) => bot.shutdown().await,
-            None => Ok(()),
-        };
-        let slack = match self.slack {
-            Some(bot) => bot.shutdown().await,
-            None => Ok(()),
-        };
-        discord.and(slack)
+        let mut stopped = Ok(());
+        if let Some(bot) = self.discord {
+            stopped = bot.shutdown().await;
+        }
+        #[cfg(feature = "slack")]
+        if let Some(bot) = self.slack {
+            stopped = stopped.and(bot.shutdown().await);
+        }
+        stopped
     }
 
     /// Waits until an adapter stops by itself (a Discord client with an invalid token).
@@ -268,7 +270,7 @@ pub async fn start_bots(
     store: impl Into<SharedStore>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Bots> {
-    use crate::chat::{discord, slack};
+    use crate::chat::discord;
     let discord_setup = match &config.discord {
         Some(section) => Some((
             discord::Token::load(section, &config.base_dir())?,
@@ -276,45 +278,65 @@ pub async fn start_bots(
         )),
         None => None,
     };
-    let slack_setup = match &config.slack {
-        Some(section) => Some((
-            slack::SlackTokens::load(section, &config.base_dir())?,
-            slack::SlackSettings {
-                lang: config.display.language.fixed(),
-                ..slack::SlackSettings::from_config(section)?
-            },
-        )),
-        None => None,
-    };
+    #[cfg(feature = "slack")]
+    if let Some(section) = &config.slack {
+        return start_with_slack(config, section, discord_setup, api, store.into(), clock).await;
+    }
     let parts = app_parts(config, api, store.into(), clock);
-    match (discord_setup, slack_setup) {
-        (Some((token, settings)), None) => Ok(Bots {
+    match discord_setup {
+        Some((token, settings)) => Ok(Bots {
             discord: Some(discord::start(&token, settings, parts).await?),
+            #[cfg(feature = "slack")]
             slack: None,
         }),
-        (None, Some((tokens, settings))) => Ok(Bots {
+        None => bail!(
+            "config file {} has neither [discord] nor [slack]; `run` needs at least one (see config.toml.example)",
+            config.source.display()
+        ),
+    }
+}
+
+/// [`start_bots`] with a `[slack]` section: Slack alone, or Slack and Discord over one app.
+#[cfg(feature = "slack")]
+async fn start_with_slack(
+    config: &Config,
+    section: &crate::config::SlackConfig,
+    discord_setup: Option<(
+        crate::chat::discord::Token,
+        crate::chat::discord::DiscordSettings,
+    )>,
+    api: Arc<dyn CouponApi>,
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Bots> {
+    use crate::chat::{discord, slack};
+    let tokens = slack::SlackTokens::load(section, &config.base_dir())?;
+    let settings = slack::SlackSettings {
+        lang: config.display.language.fixed(),
+        ..slack::SlackSettings::from_config(section)?
+    };
+    let parts = app_parts(config, api, store, clock);
+    match discord_setup {
+        None => Ok(Bots {
             discord: None,
             slack: Some(slack::start(&tokens, settings, parts).await?),
         }),
-        (Some((token, discord_settings)), Some((tokens, slack_settings))) => {
+        Some((token, discord_settings)) => {
             let discord_notifier =
                 Arc::new(discord::DiscordNotifier::new(discord_settings.clone()));
-            let slack_notifier = slack::notifier(&slack_settings, &tokens)?;
-            let surfaces = crate::chat::Surfaces::new(vec![discord_notifier.clone(), slack_notifier]);
+            let slack_notifier = slack::notifier(&settings, &tokens)?;
+            let surfaces =
+                crate::chat::Surfaces::new(vec![discord_notifier.clone(), slack_notifier]);
             let runtime = Runtime::new(Arc::new(parts.with_notifier(Arc::new(surfaces))));
             let discord =
                 discord::start_with(&token, discord_settings, runtime.clone(), discord_notifier)
                     .await?;
-            let slack = slack::listen(&tokens, slack_settings, runtime).await?;
+            let slack = slack::listen(&tokens, settings, runtime).await?;
             Ok(Bots {
                 discord: Some(discord),
                 slack: Some(slack),
             })
         }
-        (None, None) => bail!(
-            "config file {} has neither [discord] nor [slack]; `run` needs at least one (see config.toml.example)",
-            config.source.display()
-        ),
     }
 }
 
@@ -370,6 +392,7 @@ pub async fn run_bots(config: &Config, api: Arc<dyn CouponApi>) -> anyhow::Resul
             if let Some(bot) = &bots.discord {
                 ops.readiness().watch("discord", bot.connection());
             }
+            #[cfg(feature = "slack")]
             if let Some(bot) = &bots.slack {
                 ops.readiness().watch("slack", bot.connection());
             }

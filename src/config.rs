@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 
 mod approval;
 mod display;
+mod features;
 mod place;
 mod slack;
 mod storage;
@@ -17,10 +18,11 @@ mod watch;
 
 pub use approval::ApprovalConfig;
 pub use display::{DisplayConfig, Language, DEFAULT_TIMEZONE};
+pub use features::missing as missing_feature;
 pub use place::Place;
 use place::{deserialize_error, refuse, shown, Refusal, Step};
 pub use slack::{SlackConfig, SlackMode};
-pub use storage::{StorageBackend, StorageConfig};
+pub use storage::{StorageBackend, StorageConfig, DEFAULT_STATEMENT_TIMEOUT};
 pub use watch::WatchConfig;
 
 use crate::wechatpay::client::ClientSettings;
@@ -307,6 +309,7 @@ impl Config {
     /// The checks of values that parsed: each refusal names the key it is about.
     fn check(&self) -> Result<(), Refusal> {
         use Step::{Index, Key};
+        features::check(self)?;
         let mut seen_ids = std::collections::HashMap::new();
         let mut seen_names = std::collections::HashMap::new();
         for (i, stock) in self.stocks.iter().enumerate() {

@@ -331,6 +331,7 @@ fn print_line(text: &str) -> anyhow::Result<()> {
 }
 
 /// `migrate-store --from sled:PATH --to postgres`.
+#[cfg(feature = "postgres")]
 fn migrate_store(config: &Config, from: &str, to: &str) -> anyhow::Result<()> {
     use budget_bot::store::PostgresStore;
     let Some(path) = from.strip_prefix("sled:").filter(|p| !p.is_empty()) else {
@@ -345,6 +346,14 @@ fn migrate_store(config: &Config, from: &str, to: &str) -> anyhow::Result<()> {
     let target = PostgresStore::connect_with(&url, options.unwrap_or_default())?;
     let copied = budget_bot::store::postgres::migrate::copy_from_sled(&source, path, &target)?;
     print_line(&copied)
+}
+
+#[cfg(not(feature = "postgres"))]
+fn migrate_store(_: &Config, _: &str, _: &str) -> anyhow::Result<()> {
+    bail!(budget_bot::config::missing_feature(
+        "PostgreSQL",
+        "postgres"
+    ))
 }
 
 fn audit(config: &Config, store: &SharedStore, command: AuditCmd) -> anyhow::Result<()> {

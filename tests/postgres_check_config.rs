@@ -2,6 +2,7 @@
 //! database URL is found and parses (sslmode and sslrootcert included); live, the database
 //! answers as the store would connect to it, and its schema version is one this build can
 //! run on. No output ever holds the URL's password, and the check never migrates.
+#![cfg(feature = "postgres")]
 
 mod common;
 

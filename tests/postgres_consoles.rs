@@ -3,6 +3,7 @@
 //! update is at WeChat Pay and another finishes it. Each change is applied once, with one
 //! number and one body, and the audit chain verifies. Skipped (loudly) without a test
 //! database, failed on CI (see `.ci/postgres.sh`).
+#![cfg(feature = "postgres")]
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! against the fake Discord: one leads and answers every interaction once; the other makes
 //! no Discord call at all until the leader is killed with SIGKILL, then takes over within
 //! 15 s. Skipped (loudly) without a test database, failed on CI.
+#![cfg(feature = "postgres")]
 
 mod common;
 mod support;

@@ -2,6 +2,7 @@
 //! and audit entry copied, the chain verified in the copy, a non-empty target refused, and
 //! a copied pending request goes on as before. Skipped (loudly) without a test database,
 //! failed on CI.
+#![cfg(feature = "postgres")]
 
 mod common;
 

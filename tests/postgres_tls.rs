@@ -1,6 +1,7 @@
 //! The database URL's `sslmode`, against the test cluster (`.ci/postgres.sh`), which serves
 //! TLS with a certificate for localhost and 127.0.0.1 signed by a throwaway CA: each mode
 //! connects or refuses as libpq's does, and no refusal quotes the password.
+#![cfg(feature = "postgres")]
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

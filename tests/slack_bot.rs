@@ -1,5 +1,6 @@
 //! The Slack bot end to end: the real slack-morphism client (Web API and Socket Mode) against
 //! a fake Slack, with the WeChat Pay simulator behind the bot over real HTTP.
+#![cfg(feature = "slack")]
 
 mod common;
 mod support;

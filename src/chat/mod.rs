@@ -4,6 +4,7 @@
 
 pub mod console;
 pub mod discord;
+#[cfg(feature = "slack")]
 pub mod slack;
 mod surfaces;
 

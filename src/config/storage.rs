@@ -54,8 +54,12 @@ fn d_lease() -> Duration {
     DEFAULT_LEASE_TTL
 }
 
+/// How long one PostgreSQL statement may run (lock waits included) before the server
+/// cancels it.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn d_statement_timeout() -> Duration {
-    crate::store::postgres::DEFAULT_STATEMENT_TIMEOUT
+    DEFAULT_STATEMENT_TIMEOUT
 }
 
 /// The smallest page cache accepted: below it every read goes to disk.
@@ -141,6 +145,7 @@ impl StorageConfig {
     }
 
     /// How the PostgreSQL store's connections are opened.
+    #[cfg(feature = "postgres")]
     pub fn connect_options(&self) -> crate::store::postgres::ConnectOptions {
         crate::store::postgres::ConnectOptions {
             statement_timeout: self.statement_timeout,
@@ -216,11 +221,7 @@ mod tests {
         assert_eq!(pg.statement_timeout, Duration::from_secs(30));
         let pg = parse("backend = \"postgres\"\nstatement_timeout = \"5s\"");
         assert_eq!(
-            pg.unwrap()
-                .storage
-                .unwrap()
-                .connect_options()
-                .statement_timeout,
+            pg.unwrap().storage.unwrap().statement_timeout,
             Duration::from_secs(5)
         );
         for (bad, says) in [

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::{PostgresStore, RequestStore, SharedStore, SledStore};
+use super::{RequestStore, SharedStore, SledStore};
 use crate::config::{Config, StorageBackend};
 
 /// The variable holding the PostgreSQL URL; `[storage] url_path` names a file instead.
@@ -44,10 +44,25 @@ pub fn open(config: &Config, command: &'static str) -> anyhow::Result<SharedStor
             &config.storage_path(command)?,
             &config.store_options(),
         )?),
-        StorageBackend::Postgres => Arc::new(PostgresStore::connect_with(
-            &database_url(config, command)?,
-            storage.connect_options(),
-        )?),
+        StorageBackend::Postgres => connect_postgres(config, command)?,
     };
     Ok(SharedStore::new(store).with_lease_ttl(storage.lease))
+}
+
+#[cfg(feature = "postgres")]
+fn connect_postgres(
+    config: &Config,
+    command: &'static str,
+) -> anyhow::Result<Arc<dyn RequestStore>> {
+    Ok(Arc::new(super::PostgresStore::connect_with(
+        &database_url(config, command)?,
+        config.require_storage(command)?.connect_options(),
+    )?))
+}
+
+/// Config loading already refuses `backend = "postgres"` in such a build; a config made in
+/// code gets the same answer.
+#[cfg(not(feature = "postgres"))]
+fn connect_postgres(_: &Config, _: &'static str) -> anyhow::Result<Arc<dyn RequestStore>> {
+    anyhow::bail!(crate::config::missing_feature("PostgreSQL", "postgres"))
 }

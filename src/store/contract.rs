@@ -8,10 +8,13 @@ use std::collections::BTreeSet;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "postgres")]
 use super::postgres::testing::{test_database, TestDatabase};
+#[cfg(feature = "postgres")]
+use super::PostgresStore;
 use super::{
-    AuditEntry, AuditNote, CardKey, Cas, MemoryStore, PostgresStore, RequestStore, SharedStore,
-    SledStore, StoreError,
+    AuditEntry, AuditNote, CardKey, Cas, MemoryStore, RequestStore, SharedStore, SledStore,
+    StoreError,
 };
 use crate::domain::policy::tests::request;
 use crate::domain::request::{ChangeRequest, RequestId, RequestState};
@@ -65,8 +68,10 @@ impl Backend for Memory {
 }
 
 /// A schema of its own in the test database (see [`test_database`]).
+#[cfg(feature = "postgres")]
 struct Postgres;
 
+#[cfg(feature = "postgres")]
 impl Backend for Postgres {
     type Keep = TestDatabase;
     type Raw = PostgresStore;
@@ -89,6 +94,7 @@ macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod sled { $(#[test] fn $test() { super::$test::<super::Sled>(); })* }
         mod memory { $(#[test] fn $test() { super::$test::<super::Memory>(); })* }
+        #[cfg(feature = "postgres")]
         mod postgres {
             $(#[test] fn $test() {
                 if super::test_database(stringify!($test)).is_some() {

@@ -25,6 +25,7 @@ pub mod configured;
 pub mod leader;
 mod lease;
 pub mod memory;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sled;
 
@@ -40,6 +41,7 @@ use crate::domain::request::{ActorRef, ChangeRequest, RequestState};
 pub use audit::{AuditBreak, AuditEntry, AuditHead, GENESIS_HASH};
 pub use lease::{SharedStore, WorkGuard, DEFAULT_LEASE_TTL};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use sled::{archive_path, ArchivePolicy, SledStore, StoreOptions, DEFAULT_CACHE_CAPACITY};
 

@@ -26,8 +26,7 @@ const CONNECTIONS: usize = 4;
 /// `connect_timeout` says otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long one statement may run (lock waits included) before the server cancels it.
-pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+pub use crate::config::DEFAULT_STATEMENT_TIMEOUT;
 
 /// What a connection is opened with besides the URL.
 #[derive(Clone, Copy, Debug)]
