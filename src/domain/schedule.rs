@@ -107,16 +107,16 @@ pub fn resolve(when: &When, now: u64, tz: &TimeZone) -> Result<u64, ScheduleRefu
         }
         When::Instant(at) => at.as_second(),
         When::Local(datetime) => tz
-            .to_ambiguous_zoned_datetime(*datetime)
+            .to_ambiguous_zoned(*datetime)
             .compatible()
             .map_err(|_| far())?
             .timestamp()
             .as_second(),
         When::Clock { hour, minute } => {
-            let today = now_ts.to_zoned_datetime(tz.clone()).date();
+            let today = now_ts.to_zoned(tz.clone()).date();
             let time = Time::new(*hour, *minute, 0, 0).map_err(|_| far())?;
             let on = |date: Date| {
-                tz.to_ambiguous_zoned_datetime(date.to_datetime(time))
+                tz.to_ambiguous_zoned(date.to_datetime(time))
                     .compatible()
                     .map(|z| z.timestamp().as_second())
             };
@@ -140,7 +140,7 @@ pub fn resolve(when: &When, now: u64, tz: &TimeZone) -> Result<u64, ScheduleRefu
 /// the bot writes as text goes through here; `None` past what a calendar can show.
 pub fn local_text(unix: u64, tz: &TimeZone) -> Option<String> {
     let ts = Timestamp::from_second(i64::try_from(unix).ok()?).ok()?;
-    let zoned = ts.to_zoned_datetime(tz.clone());
+    let zoned = ts.to_zoned(tz.clone());
     Some(if tz.iana_name() == Some("UTC") {
         format!("{} UTC", zoned.strftime("%Y-%m-%d %H:%M:%S"))
     } else {
@@ -246,7 +246,7 @@ mod tests {
             prop_assert_eq!(&when, &When::Clock { hour, minute });
             let at = resolve(&when, now, &tz).unwrap();
             prop_assert!(at > now && at <= now + 24 * 3600, "{} at {} from {}", text, at, now);
-            let local = Timestamp::from_second(at as i64).unwrap().to_zoned_datetime(tz);
+            let local = Timestamp::from_second(at as i64).unwrap().to_zoned(tz);
             prop_assert_eq!((local.hour(), local.minute(), local.second()), (hour, minute, 0));
         }
 
@@ -274,12 +274,12 @@ mod tests {
         #[test]
         fn local_date_times_read_back(days in 0i64..7, hour in 0i8..24, minute in 0i8..60) {
             let tz = shanghai();
-            let today = Timestamp::from_second(NOW as i64).unwrap().to_zoned_datetime(tz.clone()).date();
+            let today = Timestamp::from_second(NOW as i64).unwrap().to_zoned(tz.clone()).date();
             let date = today.checked_add(jiff::Span::new().days(days)).unwrap();
             let text = format!("{date} {hour:02}:{minute:02}");
             let (when, used) = parse_when(&text.split(' ').collect::<Vec<_>>()).unwrap();
             prop_assert_eq!(used, 2);
-            let expected = tz.to_ambiguous_zoned_datetime(date.at(hour, minute, 0, 0)).compatible().unwrap().timestamp().as_second();
+            let expected = tz.to_ambiguous_zoned(date.at(hour, minute, 0, 0)).compatible().unwrap().timestamp().as_second();
             match resolve(&when, NOW, &tz) {
                 Ok(at) => prop_assert_eq!(at as i64, expected),
                 Err(ScheduleRefusal::NotInFuture { at }) => prop_assert!(at == expected && expected <= NOW as i64),

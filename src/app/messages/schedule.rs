@@ -39,7 +39,7 @@ pub(super) fn timezone() -> TimeZone {
 /// `2027-01-15`: the date in the display time zone (the day burn alerts count in).
 pub fn local_date(unix: u64) -> String {
     jiff::Timestamp::from_second(unix as i64)
-        .map(|ts| ts.to_zoned_datetime(timezone()).date().to_string())
+        .map(|ts| ts.to_zoned(timezone()).date().to_string())
         .unwrap_or_default()
 }
 
