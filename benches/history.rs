@@ -4,7 +4,8 @@
 //! holding 50,000 applied changes (plus those open requests), side by side. Issue 9's targets:
 //! every figure within 1.2× of the empty store's, idle RSS ≤ 30 MB. An empty store has no
 //! open request to list or sweep, so the in-process figures (microseconds) are compared with
-//! the small store too (`full/small`): that ratio is what history alone adds.
+//! the small store too (`full/small`): that ratio is what history alone adds. Whole console
+//! sessions run interleaved across the stores, so a drift in the machine's load touches all alike.
 //! Run with `cargo bench --bench history`. `BENCH_CHANGES` sets the number of changes,
 //! `BENCH_ITERS` the repetitions per figure (`BENCH_BUDGET_SECS`, default 60, stops a figure
 //! early after at least 3), `BENCH_RSS_SWEEP=1` also reads `run`'s RSS after its second sweep
@@ -518,29 +519,46 @@ async fn run_binary(config: &Path, fake: &FakeDiscord, iterations: usize, figure
 
 /// `budget-bot console` given one line: process start (store opened, interrupted work
 /// resumed) to exit, as a script or an operator would run it.
-async fn console_sessions(config: &Path, iterations: usize, figures: &mut Figures) {
+/// One `budget-bot console` session of one line, to its end.
+async fn console_session(config: &Path, line: &str) {
+    let mut console = Process::spawn(config, &["console", "--json"]);
+    let mut stdin = console.child.stdin.take().expect("stdin is piped");
+    stdin
+        .write_all(format!("{line}\n").as_bytes())
+        .await
+        .expect("console reads");
+    drop(stdin);
+    let output = tokio::time::timeout(WAIT, console.child.wait_with_output())
+        .await
+        .expect("console ends at end of input")
+        .expect("wait works");
+    assert!(output.status.success(), "console ended cleanly: {output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("\"done\""),
+        "console answered the line"
+    );
+}
+
+/// Whole console sessions, one line each, interleaved store by store (empty, small, full,
+/// empty, …), so a drift in the machine's load touches every store alike.
+async fn console_sessions(configs: &[PathBuf], iterations: usize, figures: &mut [Figures]) {
     let budget = Duration::from_secs(env_or("BENCH_BUDGET_SECS", 60));
     for (what, line) in LINES {
-        let timings = time(iterations, budget, || async move {
-            let mut console = Process::spawn(config, &["console", "--json"]);
-            let mut stdin = console.child.stdin.take().expect("stdin is piped");
-            stdin
-                .write_all(format!("{line}\n").as_bytes())
-                .await
-                .expect("console reads");
-            drop(stdin);
-            let output = tokio::time::timeout(WAIT, console.child.wait_with_output())
-                .await
-                .expect("console ends at end of input")
-                .expect("wait works");
-            assert!(output.status.success(), "console ended cleanly: {output:?}");
-            assert!(
-                String::from_utf8_lossy(&output.stdout).contains("\"done\""),
-                "console answered the line"
-            );
-        })
-        .await;
-        figures.timings.push((what[1], timings));
+        let started = Instant::now();
+        let mut samples = vec![Vec::with_capacity(iterations); configs.len()];
+        for _ in 0..iterations {
+            for (config, samples) in configs.iter().zip(&mut samples) {
+                let begin = Instant::now();
+                console_session(config, line).await;
+                samples.push(begin.elapsed());
+            }
+            if samples[0].len() >= 3 && started.elapsed() > budget * configs.len() as u32 {
+                break;
+            }
+        }
+        for (figures, samples) in figures.iter_mut().zip(samples) {
+            figures.timings.push((what[1], Timings(samples)));
+        }
     }
 }
 
@@ -579,8 +597,19 @@ async fn console_binary(config: &Path, figures: &mut Figures) {
 }
 
 /// Every figure for the store in `dir` (a `store.sled` folder, or none for an empty store).
-async fn measure(what: &str, dir: tempfile::TempDir, iterations: usize) -> Figures {
-    eprintln!("measuring the {what} store…");
+/// A store under measurement, after its in-process figures: its folder and fakes, and the
+/// config the binary runs with.
+struct Subject {
+    _dir: tempfile::TempDir,
+    fake: FakeDiscord,
+    sim: budget_bot::sim::Simulator,
+    config: PathBuf,
+    figures: Figures,
+}
+
+/// Measures a store's in-process figures and sets it up for the binary's runs.
+async fn prepare(what: &str, dir: tempfile::TempDir, iterations: usize) -> Subject {
+    eprintln!("measuring the {what} store in-process…");
     let mut figures = Figures::default();
     let dir = in_process(dir, iterations, &mut figures).await;
     let fake = FakeDiscord::start(FakeConfig::default()).await;
@@ -590,11 +619,40 @@ async fn measure(what: &str, dir: tempfile::TempDir, iterations: usize) -> Figur
         &sim.base_url(),
         &support::discord_section(&fake),
     );
-    console_sessions(&config, iterations, &mut figures).await;
-    run_binary(&config, &fake, iterations, &mut figures).await;
-    console_binary(&config, &mut figures).await;
-    sim.shutdown().await;
-    figures
+    Subject {
+        _dir: dir,
+        fake,
+        sim,
+        config,
+        figures,
+    }
+}
+
+/// The whole-process figures of every store: console sessions interleaved, then `run`'s start
+/// and the idle RSS of each.
+async fn measure(subjects: &mut [Subject], iterations: usize) {
+    eprintln!("measuring whole console sessions, the stores interleaved…");
+    let configs: Vec<PathBuf> = subjects.iter().map(|s| s.config.clone()).collect();
+    let mut figures: Vec<Figures> = subjects
+        .iter_mut()
+        .map(|s| std::mem::take(&mut s.figures))
+        .collect();
+    console_sessions(&configs, iterations, &mut figures).await;
+    for (subject, figures) in subjects.iter_mut().zip(figures) {
+        subject.figures = figures;
+        eprintln!(
+            "measuring `run` and idle RSS on {}…",
+            subject.config.display()
+        );
+        run_binary(
+            &subject.config,
+            &subject.fake,
+            iterations,
+            &mut subject.figures,
+        )
+        .await;
+        console_binary(&subject.config, &mut subject.figures).await;
+    }
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -672,7 +730,7 @@ async fn main() {
         mib(&budget_bot::store::archive_path(&live)),
     );
     let empty_dir = tempfile::tempdir().expect("temp dir");
-    let empty = measure("empty", empty_dir, iterations).await;
+    let empty = prepare("empty", empty_dir, iterations).await;
     // The same open work as the full store and a little history: what `pending`, a sweep and
     // `history 123 10` cost for what they return, so full/small is what history alone adds.
     let built = tempfile::tempdir().expect("temp dir");
@@ -684,9 +742,15 @@ async fn main() {
     // threads end.
     let open_dir = tempfile::tempdir().expect("temp dir");
     copy_dir(built.path(), open_dir.path());
-    let open = measure("open work, small history", open_dir, iterations).await;
+    let open = prepare("open work, small history", open_dir, iterations).await;
     let full_dir = tempfile::tempdir().expect("temp dir");
     copy_dir(&cached, full_dir.path());
-    let full = measure("full", full_dir, iterations).await;
-    print(changes, &empty, &open, &full);
+    let full = prepare("full", full_dir, iterations).await;
+    let mut subjects = [empty, open, full];
+    measure(&mut subjects, iterations).await;
+    let [empty, open, full] = subjects;
+    print(changes, &empty.figures, &open.figures, &full.figures);
+    for subject in [empty, open, full] {
+        subject.sim.shutdown().await;
+    }
 }
