@@ -817,48 +817,6 @@ async fn expired_request_card_says_so() {
     bot.shutdown().await.unwrap();
 }
 
-/// The bot's logs from now on in this test (current-thread runtime: the bot runs on the
-/// test's thread), for a step that shows in no platform call.
-struct Logs {
-    buffer: common::Buffer,
-    _guard: tracing::subscriber::DefaultGuard,
-}
-
-impl Logs {
-    fn capture() -> Logs {
-        let buffer = common::Buffer::default();
-        let sink = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter("budget_bot=debug")
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .finish();
-        let guard = tracing::subscriber::set_default(subscriber);
-        // Callsites first hit by another test's thread while this subscriber was being set
-        // may have cached "no subscriber wants this"; ask them again.
-        tracing::callsite::rebuild_interest_cache();
-        Logs {
-            buffer,
-            _guard: guard,
-        }
-    }
-
-    async fn wait_for(&self, needle: &str) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let text = String::from_utf8_lossy(&self.buffer.0.lock().unwrap()).into_owned();
-            if text.contains(needle) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for the log line {needle:?}; logs:\n{text}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
 /// Issue 7: an approver's ❌ sent as soon as the card appears, before the bot has finished
 /// posting it (its own ✅/❌ are not on it yet), used to leave no trace, and two later ✅ then
 /// applied the change. The veto counts, and the later approvals are refused visibly.
@@ -904,11 +862,11 @@ async fn a_reaction_delivered_before_the_bot_knows_its_card_still_counts() {
     let w = World::with_approvals(2).await;
     let bot = w.start_bot(1).await;
     let card_id = w.request_while_held(card_post).await;
-    let logs = Logs::capture();
+    let logs = common::Logs::capture("budget_bot=debug");
     w.fake
         .send_reaction_add(ALICE_ID, APPROVALS_CHANNEL_ID, card_id, "❌")
         .await;
-    logs.wait_for("not a known card").await;
+    logs.wait_for("not a known card", WAIT).await;
     w.fake.release_held();
     w.wait_state(RequestState::Rejected).await;
     w.card_when("the rejected card", |d| d.contains("Status: Rejected"))

@@ -424,15 +424,7 @@ async fn a_reminder_replies_on_the_card_mentioning_the_approver_groups_once() {
 #[tokio::test]
 async fn a_reaction_from_an_approver_approves_once_and_other_reactions_do_nothing() {
     // The bot runs on this test's thread (current-thread runtime): its logs are captured.
-    let logs = common::Buffer::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("budget_bot=info")
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let logs = common::Logs::capture("budget_bot=info");
     let w = World::new().await;
     let bot = w.start_bot().await;
     let ts = w.request_daily(ALICE, 20_000).await;
@@ -484,10 +476,7 @@ async fn a_reaction_from_an_approver_approves_once_and_other_reactions_do_nothin
     // told Bob his ✅ "did not count").
     w.fake
         .wait_until("both repeats dropped", WAIT, |_| {
-            String::from_utf8_lossy(&logs.0.lock().unwrap())
-                .matches("already handled")
-                .count()
-                == 2
+            logs.text().matches("already handled").count() == 2
         })
         .await;
     assert!(
@@ -725,15 +714,7 @@ async fn http_mode_checks_every_signature_and_acts_once_per_event() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn tokens_and_the_signing_secret_never_appear_in_logs() {
-    let buffer = common::Buffer::default();
-    let sink = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("trace")
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    tracing::callsite::rebuild_interest_cache();
+    let buffer = common::Logs::capture("trace");
 
     let w = World::new().await;
     let bot = w.start_bot().await;
@@ -744,7 +725,7 @@ async fn tokens_and_the_signing_secret_never_appear_in_logs() {
     // A bad signature in http mode is logged too.
     bot.shutdown().await.unwrap();
 
-    let logs = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
+    let logs = buffer.text();
     assert!(
         logs.contains("slack"),
         "trace logs were captured: {} bytes",

@@ -43,6 +43,57 @@ impl Buffer {
     }
 }
 
+/// The bot's logs from now on, on this thread (a current-thread runtime runs the bot on the
+/// test's thread), for a step that shows in no platform call.
+#[allow(dead_code)]
+pub struct Logs {
+    buffer: Buffer,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+#[allow(dead_code)]
+impl Logs {
+    /// Captures the log lines `filter` (an env-filter directive) lets through.
+    pub fn capture(filter: &str) -> Logs {
+        let buffer = Buffer::default();
+        let sink = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Callsites first hit by another test's thread while this subscriber was being set
+        // may have cached "no subscriber wants this"; ask them again.
+        tracing::callsite::rebuild_interest_cache();
+        Logs {
+            buffer,
+            _guard: guard,
+        }
+    }
+
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buffer.0.lock().unwrap()).into_owned()
+    }
+
+    /// Waits (up to `wait`) until a line containing `needle` is logged.
+    pub async fn wait_for(&self, needle: &str, wait: std::time::Duration) {
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let text = self.text();
+            if text.contains(needle) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for the log line {needle:?}; logs:\n{text}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
 pub const T0: u64 = 1_800_000_000;
 
 /// A config with the seeded stocks and nothing else: tests add the sections they exercise with
