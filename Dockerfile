@@ -3,6 +3,8 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# tungstenite / tokio-tungstenite 0.21 on rustls 0.23, named by Cargo.toml's [patch.crates-io].
+COPY vendor ./vendor
 COPY src ./src
 COPY benches ./benches
 COPY testdata ./testdata
