@@ -6,6 +6,10 @@ COPY Cargo.toml Cargo.lock ./
 # tungstenite / tokio-tungstenite 0.21 on rustls 0.23, named by Cargo.toml's [patch.crates-io].
 COPY vendor ./vendor
 COPY src ./src
+# Built into the binary at compile time: the Fluent catalogues (static_loader!) and the
+# PostgreSQL store's migrations (include_str!).
+COPY locales ./locales
+COPY migrations ./migrations
 COPY benches ./benches
 COPY testdata ./testdata
 RUN cargo build --release --locked --bin budget-bot
