@@ -2,7 +2,7 @@
 # Config and data are mounts: /config/config.toml (plus the key files it names) and /data.
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY benches ./benches
 COPY testdata ./testdata
