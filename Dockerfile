@@ -2,7 +2,8 @@
 # Config and data are mounts: /config/config.toml (plus the key files it names) and /data.
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+# build.rs: the release link options (README "Release binary size").
+COPY Cargo.toml Cargo.lock build.rs ./
 # tungstenite / tokio-tungstenite 0.21 on rustls 0.23, named by Cargo.toml's [patch.crates-io].
 COPY vendor ./vendor
 COPY src ./src

@@ -527,3 +527,28 @@ async fn the_environment_variable_turns_json_logs_on_for_any_command() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn rust_log_chooses_targets_and_levels_and_a_bad_one_stops_the_command_with_the_fix() {
+    let sim = common::start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::write_config(dir.path(), &sim.base_url(), "");
+    let show = ["--config", config.to_str().unwrap(), "show", "123"];
+    let logged = |rust_log: &'static str| async move {
+        let env = [("RUST_LOG", rust_log)];
+        let (status, _, stderr) = common::run_bin(&show, "", &env).await;
+        assert!(status.success(), "{stderr}");
+        stderr.contains("WeChat Pay call")
+    };
+    assert!(logged("warn,budget_bot::wechatpay=info").await);
+    assert!(!logged("info,budget_bot::wechatpay=warn").await);
+
+    let env = [("RUST_LOG", "budget_bot=loud")];
+    let (status, stdout, stderr) = common::run_bin(&show, "", &env).await;
+    assert!(!status.success());
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("RUST_LOG is `budget_bot=loud`") && stderr.contains("target=level"),
+        "{stderr}"
+    );
+}

@@ -2,10 +2,15 @@
 //! terminal), or one JSON object per line (`[log] format = "json"`, or the environment
 //! variable `BUDGET_BOT_LOG_FORMAT=json`, which wins) with `timestamp`, `level`, `target`, the
 //! message, the event's fields and the fields of the spans it happened in (request, stock,
-//! actor), for log shippers.
+//! actor), for log shippers. `RUST_LOG` chooses what is logged: a level (`debug`) and/or
+//! `target=level` pairs (`info,budget_bot=debug,serenity=warn`), tracing-subscriber's `Targets`
+//! filter. (Its `EnvFilter`, with span and field filters, would add 0.7 MB of regular-expression
+//! engine to the release binary; issue 11.)
 
 use anyhow::bail;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use super::settings::{LogConfig, LogFormat};
 
@@ -25,23 +30,43 @@ pub fn format(config: Option<&LogConfig>, value: Option<&str>) -> anyhow::Result
     }
 }
 
+/// The environment variable that chooses what is logged.
+pub const FILTER_ENV: &str = "RUST_LOG";
+
+/// What is logged: the environment's `value` if set, else `default` (e.g. `info`).
+pub fn filter(value: Option<&str>, default: &str) -> anyhow::Result<Targets> {
+    let text = match value.map(str::trim) {
+        None | Some("") => default,
+        Some(v) => v,
+    };
+    match text.parse() {
+        Ok(targets) => Ok(targets),
+        Err(_) => bail!(
+            "{FILTER_ENV} is `{}`: write a level (`info`) and/or target=level pairs (`info,budget_bot=debug,serenity=warn`), or unset it",
+            crate::domain::text::echo(text)
+        ),
+    }
+}
+
 /// Installs the process's log subscriber: `RUST_LOG` filters, else `default` (e.g. `info`).
 pub fn init(default: &str, config: Option<&LogConfig>) -> anyhow::Result<()> {
     let value = std::env::var(FORMAT_ENV).ok();
     let format = format(config, value.as_deref())?;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = filter(std::env::var(FILTER_ENV).ok().as_deref(), default)?;
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(true)
+            .finish()
+            .with(filter)
             .init(),
         LogFormat::Text => builder
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .finish()
+            .with(filter)
             .init(),
     }
     Ok(())
@@ -50,6 +75,30 @@ pub fn init(default: &str, config: Option<&LogConfig>) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn rust_log_takes_levels_and_targets_and_a_bad_one_says_what_to_do() {
+        let unset = filter(None, "warn").unwrap();
+        assert!(unset.would_enable("budget_bot::app", &Level::WARN));
+        assert!(!unset.would_enable("budget_bot::app", &Level::INFO));
+        let targets = filter(Some("info,budget_bot=debug,serenity=warn"), "warn").unwrap();
+        assert!(targets.would_enable("budget_bot::app::apply", &Level::DEBUG));
+        assert!(!targets.would_enable("budget_bot::app::apply", &Level::TRACE));
+        assert!(!targets.would_enable("serenity::gateway", &Level::INFO));
+        assert!(targets.would_enable("sled::pagecache", &Level::INFO));
+        assert!(!targets.would_enable("sled::pagecache", &Level::DEBUG));
+        assert!(filter(Some("  "), "info")
+            .unwrap()
+            .would_enable("x", &Level::INFO));
+        let err = filter(Some("budget_bot=loud"), "info")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("RUST_LOG is `budget_bot=loud`") && err.contains("or unset it"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn the_environment_wins_over_the_config_and_a_bad_value_says_what_to_do() {

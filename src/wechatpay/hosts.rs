@@ -46,8 +46,13 @@ pub fn check(base_url: &str, backup: Option<&str>) -> Result<(), (&'static str, 
 /// path goes after it). The error says what is wrong without echoing the value, which may carry
 /// a proxy's credentials.
 pub fn parse_base_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text)
-        .map_err(|e| format!("is not a URL ({e}): write it as https://host[:port][/path]"))?;
+    let url = Url::parse(text).map_err(|e| match text.is_ascii() {
+        true => format!("is not a URL ({e}): write it as https://host[:port][/path]"),
+        // The build reads host names in ASCII only (Cargo.toml, `idna_adapter`).
+        false => format!(
+            "is not a URL ({e}): write a host name that is not ASCII in its punycode form (xn--...)"
+        ),
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err("must be an http:// or https:// URL with a host".into());
     }
@@ -95,6 +100,16 @@ impl Host {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_name_that_is_not_ascii_is_asked_for_in_punycode() {
+        let err = parse_base_url("https://代理.example/wxpay").unwrap_err();
+        assert!(err.contains("punycode form (xn--...)"), "{err}");
+        let url = parse_base_url("https://xn--6qqa088e.example/wxpay").unwrap();
+        assert_eq!(url.host_str(), Some("xn--6qqa088e.example"));
+        let err = parse_base_url("https//missing-colon").unwrap_err();
+        assert!(err.contains("https://host[:port][/path]"), "{err}");
+    }
 
     #[test]
     fn the_signed_target_is_the_path_and_query_sent_under_any_prefix() {

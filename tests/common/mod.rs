@@ -53,15 +53,16 @@ pub struct Logs {
 
 #[allow(dead_code)]
 impl Logs {
-    /// Captures the log lines `filter` (an env-filter directive) lets through.
+    /// Captures the log lines `filter` (a `RUST_LOG` value) lets through.
     pub fn capture(filter: &str) -> Logs {
+        use tracing_subscriber::layer::SubscriberExt;
         let buffer = Buffer::default();
         let sink = buffer.clone();
         let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(filter)
             .with_ansi(false)
             .with_writer(move || sink.clone())
-            .finish();
+            .finish()
+            .with(budget_bot::ops::logs::filter(Some(filter), "info").unwrap());
         let guard = tracing::subscriber::set_default(subscriber);
         // Callsites first hit by another test's thread while this subscriber was being set
         // may have cached "no subscriber wants this"; ask them again.
