@@ -8,7 +8,8 @@
 //! engine to the release binary; issue 11.)
 
 use anyhow::bail;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -53,23 +54,39 @@ pub fn init(default: &str, config: Option<&LogConfig>) -> anyhow::Result<()> {
     let value = std::env::var(FORMAT_ENV).ok();
     let format = format(config, value.as_deref())?;
     let filter = filter(std::env::var(FILTER_ENV).ok().as_deref(), default)?;
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(true)
-            .finish()
-            .with(filter)
-            .init(),
-        LogFormat::Text => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .finish()
-            .with(filter)
-            .init(),
-    }
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    subscriber(format, filter, std::io::stderr, ansi).init();
     Ok(())
+}
+
+/// The subscriber that writes what `filter` lets through to `writer`, in `format` (colours
+/// only with `ansi`, and only in text).
+pub fn subscriber<W>(
+    format: LogFormat,
+    filter: Targets,
+    writer: W,
+    ansi: bool,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    // fmt's builder has a level cap of its own, INFO unless told otherwise; `filter` decides
+    // alone, so that `RUST_LOG=budget_bot=debug` shows debug lines.
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(LevelFilter::TRACE)
+        .with_writer(writer);
+    match format {
+        LogFormat::Json => Box::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(true)
+                .finish()
+                .with(filter),
+        ),
+        LogFormat::Text => Box::new(builder.with_ansi(ansi).finish().with(filter)),
+    }
 }
 
 #[cfg(test)]
@@ -98,6 +115,40 @@ mod tests {
             err.contains("RUST_LOG is `budget_bot=loud`") && err.contains("or unset it"),
             "{err}"
         );
+    }
+
+    /// Everything written to it, for the subscriber's output.
+    #[derive(Clone, Default)]
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_filter_alone_decides_what_is_written_debug_included() {
+        for format in [LogFormat::Text, LogFormat::Json] {
+            let sink = Sink::default();
+            let out = sink.clone();
+            let filter = filter(Some("warn,budget_bot=debug"), "info").unwrap();
+            let subscriber = subscriber(format, filter, move || out.clone(), false);
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::debug!(target: "budget_bot::app", "shown-debug");
+                tracing::trace!(target: "budget_bot::app", "hidden-trace");
+                tracing::info!(target: "sled::tree", "hidden-info");
+                tracing::warn!(target: "sled::tree", "shown-warn");
+            });
+            let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+            assert!(text.contains("shown-debug"), "{format:?}: {text}");
+            assert!(text.contains("shown-warn"), "{format:?}: {text}");
+            assert!(!text.contains("hidden"), "{format:?}: {text}");
+        }
     }
 
     #[test]

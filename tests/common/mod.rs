@@ -55,14 +55,16 @@ pub struct Logs {
 impl Logs {
     /// Captures the log lines `filter` (a `RUST_LOG` value) lets through.
     pub fn capture(filter: &str) -> Logs {
-        use tracing_subscriber::layer::SubscriberExt;
+        use budget_bot::ops::logs;
         let buffer = Buffer::default();
         let sink = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || sink.clone())
-            .finish()
-            .with(budget_bot::ops::logs::filter(Some(filter), "info").unwrap());
+        let filter = logs::filter(Some(filter), "info").unwrap();
+        let subscriber = logs::subscriber(
+            budget_bot::ops::settings::LogFormat::Text,
+            filter,
+            move || sink.clone(),
+            false,
+        );
         let guard = tracing::subscriber::set_default(subscriber);
         // Callsites first hit by another test's thread while this subscriber was being set
         // may have cached "no subscriber wants this"; ask them again.
